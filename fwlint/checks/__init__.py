@@ -1,0 +1,39 @@
+"""The registry of checks: one explicit, ordered import list (no discovery magic).
+
+To add a check: write ``fwlint/checks/fwNNN_name.py`` (see ``base.py``), add its module
+name below, and add ``tests/checks/cases/FWNNN.yaml``.  ``tests/checks/test_registry.py``
+fails if any of the three disagree.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import lru_cache
+
+from .base import CheckInfo
+
+_MODULES = (
+    "fw001_parse_error",
+)
+
+
+@lru_cache(maxsize=None)
+def registry() -> dict[str, CheckInfo]:
+    """Every check by code, in code order."""
+    checks = {}
+    for module_name in _MODULES:
+        module = importlib.import_module(f"{__name__}.{module_name}")
+        info = CheckInfo.from_module(module)
+        if info.code in checks:
+            raise RuntimeError(f"duplicate check code {info.code} in {module_name}")
+        checks[info.code] = info
+    return dict(sorted(checks.items()))
+
+
+def lookup(code_or_name: str) -> CheckInfo | None:
+    """Find a check by code (``FW201``), name (``shadowed-rule``) or alias."""
+    wanted = code_or_name.strip()
+    for info in registry().values():
+        if wanted.upper() == info.code or wanted == info.name or wanted in info.aliases:
+            return info
+    return None

@@ -1,0 +1,100 @@
+"""What every check module provides, and the context the engine hands to checks.
+
+A check module has, at the top: a docstring in the fixed sections (``## What it does``,
+``## Why is this bad``, ``## Example``, ``## Use instead``, optionally ``## Options``),
+then ``CODE``, ``NAME``, ``SEVERITY`` (a severity name), ``TARGET`` and ``OPTIONS``, and a
+``check`` function that yields :class:`fwlint.findings.Problem`:
+
+- ``TARGET = "rule"``: ``check(ctx, table, chain, rule)`` is called for every rule;
+- ``TARGET = "ruleset"``: ``check(ctx)`` once per file (structure: chains, jumps, …);
+- ``TARGET = "analysis"``: ``check(ctx)`` once per file, using ``ctx.analysis``;
+- ``TARGET = "policy"``: ``check(ctx)`` once per file, using ``ctx.analysis`` and
+  ``ctx.policy`` (skipped when no policy applies).
+
+Checks never read CLI flags or configuration: only ``ctx`` and their ``ctx.options``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, Callable, Iterable, Optional
+
+from ..findings import Problem, Severity
+from ..model import ParseError, Ruleset
+
+TARGETS = ("parse", "rule", "ruleset", "analysis", "policy")
+DOC_SECTIONS = ("What it does", "Why is this bad", "Example", "Use instead")
+CODE_RE = re.compile(r"^FW[0-4]\d\d$")
+NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+@dataclass
+class CheckContext:
+    """Everything a check may look at for one file."""
+
+    ruleset: Ruleset
+    errors: tuple[ParseError, ...] = ()
+    policy: Any = None
+    options: dict[str, Any] = field(default_factory=dict)
+    _analysis: Any = None
+    _analyze: Optional[Callable[[Ruleset], Any]] = None
+
+    @property
+    def analysis(self) -> Any:
+        """The packet-space analysis of the ruleset, computed once on first use."""
+        if self._analysis is None:
+            if self._analyze is None:
+                from ..analysis import analyze
+                self._analyze = analyze
+            self._analysis = self._analyze(self.ruleset)
+        return self._analysis
+
+
+@dataclass(frozen=True)
+class CheckInfo:
+    """A registered check: its metadata and its ``check`` function."""
+
+    code: str
+    name: str
+    severity: Severity
+    target: str
+    options: dict[str, Any]
+    aliases: tuple[str, ...]
+    doc: str
+    check: Callable[..., Iterable[Problem]]
+    module: str
+
+    @classmethod
+    def from_module(cls, module: ModuleType) -> "CheckInfo":
+        return cls(
+            code=module.CODE,
+            name=module.NAME,
+            severity=Severity.parse(module.SEVERITY),
+            target=module.TARGET,
+            options=dict(getattr(module, "OPTIONS", {})),
+            aliases=tuple(getattr(module, "ALIASES", ())),
+            doc=(module.__doc__ or "").strip(),
+            check=module.check,
+            module=module.__name__,
+        )
+
+    @property
+    def summary(self) -> str:
+        """The first sentence of "What it does"."""
+        section = doc_sections(self.doc).get("What it does", "")
+        return " ".join(section.split()).split(". ")[0].rstrip(".")
+
+
+def doc_sections(doc: str) -> dict[str, str]:
+    """Split a check docstring into its ``## Section`` parts."""
+    sections: dict[str, str] = {}
+    current = None
+    for line in doc.splitlines():
+        if line.startswith("## "):
+            current = line[3:].strip()
+            sections[current] = ""
+        elif current is not None:
+            sections[current] += line + "\n"
+    return {k: v.strip("\n") for k, v in sections.items()}

@@ -1,0 +1,45 @@
+"""Command-line entry point.  Each subcommand lives in ``fwlint/commands/<name>.py`` with
+``add_parser(subparsers)`` and ``run(args) -> int``; this module only wires them up."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Optional, Sequence
+
+from . import __version__
+
+#: subcommand modules, in the order ``fwlint --help`` lists them
+_COMMANDS = ("check", "rules", "rule", "dump")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fwlint",
+        description="Lint iptables and nftables rule files and check them against policy.")
+    parser.add_argument("--version", action="version", version=f"fwlint {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _COMMANDS:
+        module = importlib.import_module(f"fwlint.commands.{name}")
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    from .errors import UsageError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args)
+    except UsageError as exc:
+        print(f"fwlint: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,1 @@
+"""Subcommands of the ``fwlint`` CLI, one module each."""

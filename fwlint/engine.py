@@ -1,0 +1,129 @@
+"""The linter: read a file, parse it, run the selected checks, stamp findings."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Iterable, Optional, Sequence
+
+from .checks import registry
+from .checks.base import CheckContext, CheckInfo
+from .findings import Finding, Problem, Severity, fingerprint
+from .model import ParseError, Ruleset, Span
+from .parsing import detect_format, parse_text
+from .settings import Settings
+from .errors import UsageError
+
+MAX_FILE_BYTES = 256 * 1024 * 1024
+
+
+@dataclass
+class FileResult:
+    path: str
+    format: str = ""
+    findings: list[Finding] = field(default_factory=list)
+    ruleset: Optional[Ruleset] = None
+
+
+def decode(data: bytes, path: str) -> tuple[str, tuple[ParseError, ...]]:
+    """Bytes -> text; a binary or non-UTF-8 file gives a ParseError, never an exception."""
+    if b"\x00" in data[:8192]:
+        line = data[:data.index(b"\x00")].count(b"\n") + 1
+        return "", (ParseError(Span(path, line, 1, line, 1),
+                               "binary file (contains NUL bytes), not a firewall rule file"),)
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8"), ()
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        text = data.decode("utf-8", errors="replace")
+        return text, (ParseError(Span(path, line, column, line, column),
+                                 f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x}); "
+                                 "the undecodable bytes were replaced"),)
+
+
+def lint_text(text: str, path: str = "<stdin>", settings: Optional[Settings] = None,
+              extra_errors: Sequence[ParseError] = ()) -> FileResult:
+    """Lint one file's text."""
+    settings = settings or Settings()
+    fmt = settings.format or detect_format(text, path)
+    parsed = parse_text(text, path, fmt, include_dirs=settings.include_dirs)
+    ctx = CheckContext(ruleset=parsed.ruleset, errors=tuple(extra_errors) + parsed.errors)
+    ctx.policy = _load_policy(settings) if settings.policy else None
+    findings = run_checks(ctx, selected_checks(settings), settings)
+    return FileResult(path=path, format=fmt, findings=findings, ruleset=parsed.ruleset)
+
+
+def lint_file(path: str, settings: Optional[Settings] = None) -> FileResult:
+    """Lint one file on disk (``-`` reads standard input)."""
+    import sys
+    if path == "-":
+        data = sys.stdin.buffer.read()
+        path = "<stdin>"
+    else:
+        try:
+            if os.path.getsize(path) > MAX_FILE_BYTES:
+                raise UsageError(f"{path}: file is larger than {MAX_FILE_BYTES} bytes")
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    text, errors = decode(data, path)
+    return lint_text(text, path, settings, extra_errors=errors)
+
+
+def selected_checks(settings: Settings) -> list[CheckInfo]:
+    return [info for info in registry().values() if settings.selects(info.code, info.name)]
+
+
+def run_checks(ctx: CheckContext, checks: Iterable[CheckInfo], settings: Settings) -> list[Finding]:
+    """Run checks against one context and stamp their problems into findings."""
+    findings: list[Finding] = []
+    rule_checks: list[CheckInfo] = []
+    path = ctx.ruleset.path
+    for info in checks:
+        if info.target == "rule":
+            rule_checks.append(info)
+            continue
+        if info.target == "policy" and ctx.policy is None:
+            continue
+        if info.target in ("analysis", "policy") and ctx.errors and not ctx.ruleset.tables:
+            continue
+        ctx.options = settings.options.get(info.code, {})
+        findings.extend(_stamp(info, problem, path, settings) for problem in info.check(ctx))
+    if rule_checks:
+        for table, chain, rule in ctx.ruleset.iter_rules():
+            for info in rule_checks:
+                ctx.options = settings.options.get(info.code, {})
+                for problem in info.check(ctx, table, chain, rule):
+                    findings.append(_stamp(info, problem, path, settings))
+    findings.sort(key=Finding.sort_key)
+    return findings
+
+
+def _stamp(info: CheckInfo, problem: Problem, path: str, settings: Settings) -> Finding:
+    severity = settings.severity.get(info.code) or problem.severity or info.severity
+    return Finding(code=info.code, name=info.name, severity=severity, message=problem.message,
+                   span=problem.span, related=problem.related, certainty=problem.certainty,
+                   fingerprint=fingerprint(info.code, path, problem.key, problem.message))
+
+
+def _load_policy(settings: Settings):
+    try:
+        from .policy import load_policy
+    except ImportError:
+        return None
+    return load_policy(settings.policy)
+
+
+def exit_code(results: Iterable[FileResult], fail_on: Optional[Severity]) -> int:
+    """0 when no unsuppressed finding reaches ``fail_on``; 1 otherwise."""
+    if fail_on is None:
+        return 0
+    for result in results:
+        for finding in result.findings:
+            if finding.suppressed is None and finding.severity >= fail_on:
+                return 1
+    return 0

@@ -1,0 +1,83 @@
+"""Human-readable output: ``full`` (with a code frame) and ``concise`` (one line each)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Sequence
+
+_COLOURS = {"critical": "1;31", "high": "31", "medium": "33", "low": "36", "info": "2"}
+
+
+def _paint(text: str, code: str, colour: bool) -> str:
+    return f"\x1b[{code}m{text}\x1b[0m" if colour else text
+
+
+def _line(finding) -> str:
+    s = finding.span
+    tag = f" ({finding.certainty})" if finding.certainty != "definite" else ""
+    return f"{s.path}:{s.line}:{s.column}: {finding.code} [{finding.severity}] {finding.message}{tag}"
+
+
+@lru_cache(maxsize=64)
+def _source_lines(path: str) -> tuple[str, ...]:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return tuple(handle.read().splitlines())
+    except OSError:
+        return ()
+
+
+def _frame(span, colour: bool) -> list[str]:
+    lines = _source_lines(span.path) if span.line > 0 else ()
+    if not (0 < span.line <= len(lines)):
+        return []
+    text = lines[span.line - 1].expandtabs(1)
+    width = len(str(span.line))
+    end = span.end_column if span.end_line == span.line and span.end_column >= span.column \
+        else len(text)
+    caret = " " * (span.column - 1) + "^" * max(1, end - span.column + 1)
+    return [f"  {span.line:>{width}} | {text}", f"  {'':>{width}} | {_paint(caret, '31', colour)}"]
+
+
+def _summary(results: Sequence, suppressed: int) -> str:
+    findings = [f for r in results for f in r.findings if f.suppressed is None]
+    files = len(results)
+    if not findings:
+        text = f"No findings in {files} file{'s' * (files != 1)}."
+    else:
+        text = (f"Found {len(findings)} finding{'s' * (len(findings) != 1)} "
+                f"in {files} file{'s' * (files != 1)}.")
+    if suppressed:
+        text += f" {suppressed} suppressed."
+    return text
+
+
+def _use_colour(colour) -> bool:
+    return bool(colour) and "NO_COLOR" not in os.environ
+
+
+def render_full(results: Sequence, colour: bool = False, **_) -> str:
+    colour = _use_colour(colour)
+    out: list[str] = []
+    suppressed = 0
+    for result in results:
+        for finding in result.findings:
+            if finding.suppressed is not None:
+                suppressed += 1
+                continue
+            out.append(_paint(_line(finding), _COLOURS[str(finding.severity)], colour))
+            out.extend(_frame(finding.span, colour))
+            for related in finding.related:
+                r = related.span
+                out.append(f"  = note: {r.path}:{r.line}:{r.column}: {related.message}")
+            out.append("")
+    out.append(_summary(results, suppressed))
+    return "\n".join(out) + "\n"
+
+
+def render_concise(results: Sequence, **_) -> str:
+    out = [_line(f) for r in results for f in r.findings if f.suppressed is None]
+    suppressed = sum(1 for r in results for f in r.findings if f.suppressed is not None)
+    out.append(_summary(results, suppressed))
+    return "\n".join(out) + "\n"
