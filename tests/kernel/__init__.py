@@ -1,0 +1,1 @@
+"""The Linux kernel as the reference for what a ruleset means (differential tests)."""
