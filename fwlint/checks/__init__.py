@@ -14,6 +14,18 @@ from .base import CheckInfo
 
 _MODULES = (
     "fw001_parse_error",
+    "fw101_accept_policy",
+    "fw203_undefined_jump_target",
+    "fw204_jump_cycle",
+    "fw205_rule_after_terminal",
+    "fw206_invalid_port",
+    "fw207_port_without_protocol",
+    "fw208_builtin_chain_wrong_table",
+    "fw301_unused_chain",
+    "fw302_address_host_bits",
+    "fw303_duplicate_rule",
+    "fw304_deprecated_state_match",
+    "fw305_empty_ruleset",
 )
 
 

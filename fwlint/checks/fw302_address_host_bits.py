@@ -1,0 +1,84 @@
+"""
+## What it does
+Reports an address prefix with host bits set, such as `10.0.0.1/8` or `2001:db8::1/32`.
+
+## Why is this bad
+iptables and nft silently clear the host bits, so `10.0.0.1/8` matches all of
+`10.0.0.0/8` — sixteen million addresses — when the author most likely meant the one host
+`10.0.0.1` (or wrote the wrong prefix length).  Either way the rule does not say what the
+author thought.
+
+## Example
+```
+*filter
+:INPUT DROP [0:0]
+-A INPUT -s 192.168.1.10/24 -p tcp --dport 22 -j ACCEPT
+COMMIT
+```
+```
+table inet filter {
+  chain input { type filter hook input priority 0; policy drop;
+    ip saddr 192.168.1.10/24 tcp dport 22 accept
+  }
+}
+```
+
+## Use instead
+```
+*filter
+:INPUT DROP [0:0]
+-A INPUT -s 192.168.1.10/32 -p tcp --dport 22 -j ACCEPT
+COMMIT
+```
+```
+table inet filter {
+  chain input { type filter hook input priority 0; policy drop;
+    ip saddr 192.168.1.0/24 tcp dport 22 accept
+  }
+}
+```
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+from ..findings import Problem
+from ..model import AddressMatch
+
+CODE = "FW302"
+NAME = "address-host-bits"
+SEVERITY = "medium"
+TARGET = "rule"
+OPTIONS: dict = {}
+
+
+def network_of(written: str) -> Optional[str]:
+    """The network a prefix with host bits set really means, or None when it is clean."""
+    import ipaddress
+
+    text = written.strip().lstrip("!").strip()
+    if "/" not in text:
+        return None
+    try:
+        interface = ipaddress.ip_interface(text)
+    except ValueError:
+        return None
+    return None if interface.ip == interface.network.network_address else str(interface.network)
+
+
+def check(ctx, table, chain, rule) -> Iterator[Problem]:
+    for match in rule.matches:
+        if not isinstance(match, AddressMatch):
+            continue
+        for written in match.raw:
+            for value in written.strip("{} ").split(","):
+                network = network_of(value)
+                if network is None:
+                    continue
+                yield Problem(
+                    span=match.span if match.span.line else rule.span,
+                    message=f"{match.field} {value.strip()} has host bits set: it matches "
+                            f"the whole network {network}",
+                    key=f"{table.family}/{table.name}/{chain.name}/{rule.text}|{value.strip()}",
+                )
