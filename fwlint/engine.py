@@ -11,10 +11,12 @@ from .checks.base import CheckContext, CheckInfo
 from .findings import Finding, Problem, Severity, fingerprint
 from .model import ParseError, Ruleset, Span
 from .parsing import detect_format, parse_text
-from .settings import Settings
+from .settings import Settings, specificity
 from .errors import UsageError
 
 MAX_FILE_BYTES = 256 * 1024 * 1024
+#: check targets that look at other findings, run by the engine after the rest
+RESULT_TARGETS = ("suppression", "baseline")
 
 
 @dataclass
@@ -46,13 +48,15 @@ def decode(data: bytes, path: str) -> tuple[str, tuple[ParseError, ...]]:
 
 def lint_text(text: str, path: str = "<stdin>", settings: Optional[Settings] = None,
               extra_errors: Sequence[ParseError] = ()) -> FileResult:
-    """Lint one file's text."""
+    """Lint one file's text: parse, run the selected checks, apply inline suppressions."""
     settings = settings or Settings()
     fmt = settings.format or detect_format(text, path)
     parsed = parse_text(text, path, fmt, include_dirs=settings.include_dirs)
     ctx = CheckContext(ruleset=parsed.ruleset, errors=tuple(extra_errors) + parsed.errors)
     ctx.policy = _load_policy(settings) if settings.policy else None
-    findings = run_checks(ctx, selected_checks(settings), settings)
+    checks = selected_checks(settings, path)
+    findings = run_checks(ctx, checks, settings)
+    findings = _apply_suppressions(ctx, text, findings, checks, settings)
     return FileResult(path=path, format=fmt, findings=findings, ruleset=parsed.ruleset)
 
 
@@ -74,8 +78,10 @@ def lint_file(path: str, settings: Optional[Settings] = None) -> FileResult:
     return lint_text(text, path, settings, extra_errors=errors)
 
 
-def selected_checks(settings: Settings) -> list[CheckInfo]:
-    return [info for info in registry().values() if settings.selects(info.code, info.name)]
+def selected_checks(settings: Settings, path: str = "") -> list[CheckInfo]:
+    """The checks to run (on ``path``, when per-file ignores apply)."""
+    return [info for info in registry().values()
+            if settings.selects(info.code, info.name, path)]
 
 
 def run_checks(ctx: CheckContext, checks: Iterable[CheckInfo], settings: Settings) -> list[Finding]:
@@ -83,31 +89,89 @@ def run_checks(ctx: CheckContext, checks: Iterable[CheckInfo], settings: Setting
     findings: list[Finding] = []
     rule_checks: list[CheckInfo] = []
     path = ctx.ruleset.path
+    rule_keys = _RuleKeys(ctx.ruleset)
     for info in checks:
         if info.target == "rule":
             rule_checks.append(info)
+            continue
+        if info.target in RESULT_TARGETS:
             continue
         if info.target == "policy" and ctx.policy is None:
             continue
         if info.target in ("analysis", "policy") and ctx.errors and not ctx.ruleset.tables:
             continue
         ctx.options = settings.options.get(info.code, {})
-        findings.extend(_stamp(info, problem, path, settings) for problem in info.check(ctx))
+        findings.extend(stamp(info, problem, path, settings, rule_keys)
+                        for problem in info.check(ctx))
     if rule_checks:
         for table, chain, rule in ctx.ruleset.iter_rules():
             for info in rule_checks:
                 ctx.options = settings.options.get(info.code, {})
                 for problem in info.check(ctx, table, chain, rule):
-                    findings.append(_stamp(info, problem, path, settings))
+                    findings.append(stamp(info, problem, path, settings, rule_keys))
     findings.sort(key=Finding.sort_key)
     return findings
 
 
-def _stamp(info: CheckInfo, problem: Problem, path: str, settings: Settings) -> Finding:
+def _apply_suppressions(ctx: CheckContext, text: str, findings: list[Finding],
+                        checks: Sequence[CheckInfo], settings: Settings) -> list[Finding]:
+    """Mark findings that inline directives suppress, then run the checks about directives."""
+    from . import suppress
+
+    path = ctx.ruleset.path
+    texts = {path: text}
+    for source in ctx.ruleset.sources:
+        if source not in texts:
+            try:
+                with open(source, encoding="utf-8", errors="replace") as handle:
+                    texts[source] = handle.read()
+            except OSError:
+                continue
+    directives = suppress.find_directives(ctx.ruleset, texts)
+    if not directives:
+        return findings
+    ran = [info for info in checks if info.target not in RESULT_TARGETS]
+
+    def selected(selector: str) -> bool:
+        known = [info for info in registry().values()
+                 if specificity((selector,), info.code, info.name) >= 0]
+        return not known or any(info in ran for info in known)
+
+    findings, report = suppress.apply(findings, directives, selected)
+    for info in checks:
+        if info.target == "suppression":
+            ctx.options = settings.options.get(info.code, {})
+            findings.extend(stamp(info, problem, path, settings)
+                            for problem in info.check(ctx, report))
+    findings.sort(key=Finding.sort_key)
+    return findings
+
+
+def stamp(info: CheckInfo, problem: Problem, path: str, settings: Settings,
+           rule_keys: Optional[_RuleKeys] = None) -> Finding:
     severity = settings.severity.get(info.code) or problem.severity or info.severity
+    key = problem.key or (rule_keys(problem.span) if rule_keys else "") or problem.message
     return Finding(code=info.code, name=info.name, severity=severity, message=problem.message,
                    span=problem.span, related=problem.related, certainty=problem.certainty,
-                   fingerprint=fingerprint(info.code, path, problem.key, problem.message))
+                   fingerprint=fingerprint(info.code, os.path.basename(path), key, ""))
+
+
+class _RuleKeys:
+    """table/chain/rule text of the rule a problem points into: a key without line numbers,
+    for checks that give none (built on first use, once per file)."""
+
+    def __init__(self, ruleset: Ruleset) -> None:
+        self.ruleset = ruleset
+        self._by_line: Optional[dict[tuple[str, int], str]] = None
+
+    def __call__(self, span: Span) -> str:
+        if self._by_line is None:
+            self._by_line = {}
+            for table, chain, rule in self.ruleset.iter_rules():
+                key = f"{table.family} {table.name}/{chain.name}/{' '.join(rule.text.split())}"
+                for line in range(rule.span.line, max(rule.span.end_line, rule.span.line) + 1):
+                    self._by_line.setdefault((rule.span.path, line), key)
+        return self._by_line.get((span.path, span.line), "")
 
 
 def _load_policy(settings: Settings):

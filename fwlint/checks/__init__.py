@@ -14,6 +14,9 @@ from .base import CheckInfo
 
 _MODULES = (
     "fw001_parse_error",
+    "fw002_unused_suppression",
+    "fw003_expired_suppression",
+    "fw004_stale_baseline_entry",
     "fw101_accept_policy",
     "fw203_undefined_jump_target",
     "fw204_jump_cycle",
