@@ -285,6 +285,10 @@ def build_settings(config: Optional[ConfigFile], overrides: Overrides) -> Settin
             settings.policy = _policy(data["policy"], folder)
         if "format" in data:
             settings.format = data["format"]
+        if "output-format" in data:
+            settings.output_format = data["output-format"]
+        if "baseline" in data:
+            settings.baseline = os.path.join(folder, os.path.expanduser(data["baseline"]))
         if "include-dirs" in data:
             settings.include_dirs = tuple(os.path.join(folder, d) for d in data["include-dirs"])
         for selector, options in data.get("options", {}).items():

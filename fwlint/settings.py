@@ -71,6 +71,9 @@ class Settings:
     exclude: tuple[tuple[str, str], ...] = ()
     #: the configuration files these settings came from, closest last
     config_files: tuple[str, ...] = ()
+    #: run-wide choices a configuration file may make (the command line wins)
+    output_format: Optional[str] = None
+    baseline: Optional[str] = None
 
     def selects(self, code: str, name: str, path: str = "") -> bool:
         """True when ``code`` is selected (for ``path``, when per-file ignores apply)."""

@@ -4,60 +4,204 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
-from ..files import expand_paths
-from ..findings import Severity
 from ..parsing import FORMATS
-from ..reporters import REPORTERS, get_reporter
+from ..reporters import REPORTERS, get_reporter, write_atomic
+
+#: below this much input a process pool costs more than it saves
+PARALLEL_MIN_BYTES = 1 << 20
+PROGRESS_AFTER_SECONDS = 1.0
+_TEXT_FORMATS = ("full", "concise")
+
+
+def add_selection_arguments(p) -> None:
+    """Options shared by every command that lints (check, baseline create)."""
+    p.add_argument("--format", choices=FORMATS, help="input format (default: detect from content)")
+    p.add_argument("--select", action="append", default=None, metavar="CODES",
+                   help="comma-separated codes, prefixes (FW2), names or ALL to enable "
+                        "(replaces the configuration's select)")
+    p.add_argument("--extend-select", action="append", default=[], metavar="CODES",
+                   help="codes to enable in addition to the configuration's")
+    p.add_argument("--ignore", action="append", default=[], metavar="CODES",
+                   help="comma-separated codes, prefixes or names to disable")
+    p.add_argument("--policy", default=None, metavar="FILE|NAME",
+                   help="policy to check against (default: baseline); 'none' for no policy")
+    p.add_argument("-I", "--include-dir", action="append", default=[], dest="include_dirs",
+                   help="extra directory for nft include files")
+    p.add_argument("--exclude", action="append", default=[], metavar="GLOBS",
+                   help="comma-separated globs of files not to lint")
+    p.add_argument("--config", default=None, metavar="FILE",
+                   help="use this configuration file for every path (no discovery)")
+    p.add_argument("--isolated", action="store_true",
+                   help="ignore all configuration files")
+    p.add_argument("-j", "--jobs", type=int, default=0, metavar="N",
+                   help="parallel processes (default: one per CPU for large runs)")
 
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("check", help="lint rule files (files, directories or - for stdin)")
     p.add_argument("paths", nargs="+", metavar="PATH")
-    p.add_argument("--format", choices=FORMATS, help="input format (default: detect from content)")
-    p.add_argument("--output-format", choices=tuple(REPORTERS), default="full",
+    add_selection_arguments(p)
+    p.add_argument("--output-format", choices=tuple(REPORTERS), default=None,
                    help="how findings are printed (default: full)")
-    p.add_argument("--select", action="append", default=None, metavar="CODES",
-                   help="comma-separated codes, prefixes (FW2) or names to enable")
-    p.add_argument("--ignore", action="append", default=[], metavar="CODES",
-                   help="comma-separated codes, prefixes or names to disable")
-    p.add_argument("--fail-on", default="info",
+    p.add_argument("-o", "--output-file", default=None, metavar="FILE",
+                   help="write the report to FILE instead of standard output")
+    p.add_argument("--sarif-file", default=None, metavar="FILE",
+                   help="also write a SARIF report to FILE")
+    p.add_argument("--fail-on", default=None,
                    choices=("critical", "high", "medium", "low", "info", "never"),
                    help="lowest severity that makes the exit code 1 (default: info)")
     p.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings")
-    p.add_argument("--policy", default=None, metavar="FILE|NAME",
-                   help="policy to check against (default: baseline); 'none' for no policy")
-    p.add_argument("-I", "--include-dir", action="append", default=[], dest="include_dirs",
-                   help="extra directory for nft include files")
+    p.add_argument("--baseline", default=None, metavar="FILE",
+                   help="suppress findings recorded in FILE (see 'fwlint baseline create')")
+    p.add_argument("--statistics", action="store_true",
+                   help="print how many findings each check has instead of the findings")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="print findings only, no summary")
     p.set_defaults(run=run)
 
 
 def _codes(values) -> tuple[str, ...]:
-    return tuple(c.strip() for v in values for c in v.split(",") if c.strip())
+    return tuple(c.strip() for v in values or () for c in v.split(",") if c.strip())
 
 
-def settings_from_args(args):
-    from ..settings import Settings
+def overrides_from_args(args):
+    """The command line as configuration overrides (given values only)."""
+    from ..config import Overrides
 
-    settings = Settings()
-    if args.select:
-        settings.select = _codes(args.select)
-    settings.ignore = _codes(args.ignore)
-    settings.fail_on = None if args.fail_on == "never" else Severity.parse(args.fail_on)
-    if args.policy:
-        settings.policy = None if args.policy == "none" else args.policy
-    settings.format = args.format
-    settings.include_dirs = tuple(args.include_dirs)
-    return settings
+    return Overrides(
+        select=_codes(args.select) if args.select else None,
+        extend_select=_codes(args.extend_select),
+        ignore=_codes(args.ignore),
+        fail_on=getattr(args, "fail_on", None),
+        policy=args.policy,
+        format=args.format,
+        include_dirs=tuple(args.include_dirs),
+        exclude=_codes(args.exclude),
+        config=args.config,
+        isolated=args.isolated,
+    )
+
+
+def lint_paths(paths, resolver, jobs: int = 0) -> list:
+    """Lint every file the paths name (minus excluded ones) with its own settings, in
+    parallel processes when that pays off; results in the order of the paths."""
+    from ..engine import lint_file
+    from ..files import expand_paths
+
+    work = []
+    for path in expand_paths(paths):
+        settings = resolver.settings_for(path if path != "-" else os.getcwd())
+        if path != "-" and settings.excludes(path):
+            continue
+        work.append((path, settings))
+    if not jobs:
+        size = sum(os.path.getsize(p) for p, _ in work if p != "-" and os.path.isfile(p))
+        jobs = (os.cpu_count() or 1) if len(work) > 1 and size >= PARALLEL_MIN_BYTES else 1
+    jobs = max(1, min(jobs, len(work)))
+    if any(path == "-" for path, _ in work):
+        jobs = 1
+    progress = _Progress(len(work))
+    if jobs == 1:
+        results = []
+        for path, settings in work:
+            results.append(lint_file(path, settings))
+            progress.step()
+    else:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            results = []
+            for result in pool.map(_lint_in_worker, work, chunksize=max(1, len(work) // (jobs * 8))):
+                results.append(result)
+                progress.step()
+    progress.done()
+    return results
+
+
+def _lint_in_worker(item):
+    """lint_file in a worker process; the model is dropped (reporters do not need it)."""
+    from ..engine import lint_file
+
+    result = lint_file(*item)
+    result.ruleset = None
+    return result
+
+
+class _Progress:
+    """A progress line on stderr, only on a terminal and only once a run has taken a while."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.count = 0
+        self.start = time.monotonic()
+        self.shown = False
+        self.enabled = total > 1 and sys.stderr.isatty()
+
+    def step(self) -> None:
+        self.count += 1
+        if self.enabled and time.monotonic() - self.start >= PROGRESS_AFTER_SECONDS:
+            self.shown = True
+            sys.stderr.write(f"\rfwlint: {self.count}/{self.total} files")
+            sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
 
 
 def run(args) -> int:
     from .. import __version__
-    from ..engine import exit_code, lint_file
+    from ..checks import registry
+    from ..config import Resolver
+    from ..engine import exit_code
+    from ..errors import UsageError
 
-    settings = settings_from_args(args)
-    results = [lint_file(path, settings) for path in expand_paths(args.paths)]
-    reporter = get_reporter(args.output_format)
-    colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    sys.stdout.write(reporter(results, colour=colour, version=__version__))
-    return 0 if args.exit_zero else exit_code(results, settings.fail_on)
+    resolver = Resolver(overrides_from_args(args))
+    run_settings = resolver.run_settings()
+    if args.jobs < 0:
+        raise UsageError("--jobs must be 0 (automatic) or more")
+    results = lint_paths(args.paths, resolver, args.jobs)
+    baseline_path = args.baseline or run_settings.baseline
+    if baseline_path:
+        from .. import baseline
+
+        loaded = baseline.load(baseline_path)
+        stale = baseline.apply(results, loaded)
+        baseline.report_stale(results, stale, loaded, run_settings)
+
+    output_format = args.output_format or run_settings.output_format or "full"
+    to_terminal = args.output_file is None and sys.stdout.isatty()
+    context = {"colour": to_terminal and "NO_COLOR" not in os.environ,
+               "version": __version__, "checks": registry(), "quiet": args.quiet}
+    if args.statistics:
+        from ..reporters.text import render_statistics
+
+        statistics = render_statistics(results)
+        if output_format in _TEXT_FORMATS:
+            report = statistics
+        else:
+            sys.stderr.write(statistics)
+            report = get_reporter(output_format)(results, **context)
+    else:
+        report = get_reporter(output_format)(results, **context)
+    if args.output_file:
+        _write(args.output_file, report)
+    else:
+        sys.stdout.write(report)
+    if args.sarif_file:
+        _write(args.sarif_file, get_reporter("sarif")(results, **context))
+    if args.exit_zero:
+        return 0
+    return exit_code(results, run_settings.fail_on)
+
+
+def _write(path: str, text: str) -> None:
+    from ..errors import UsageError
+
+    try:
+        write_atomic(path, text)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write: {exc.strerror or exc}") from None

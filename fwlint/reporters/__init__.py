@@ -14,6 +14,10 @@ REPORTERS = {
     "full": "fwlint.reporters.text:render_full",
     "concise": "fwlint.reporters.text:render_concise",
     "json": "fwlint.reporters.json:render",
+    "sarif": "fwlint.reporters.sarif:render",
+    "junit": "fwlint.reporters.junit:render",
+    "github": "fwlint.reporters.ci:render_github",
+    "gitlab": "fwlint.reporters.ci:render_gitlab",
 }
 
 
@@ -25,3 +29,23 @@ def get_reporter(name: str) -> Callable[..., str]:
                          + ", ".join(REPORTERS)) from None
     module_name, function = target.split(":")
     return getattr(importlib.import_module(module_name), function)
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write a report so readers never see half a file: a temporary file in the same
+    folder, then ``os.replace``."""
+    import os
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(prefix=".fwlint-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(temporary, 0o666 & ~mask)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise

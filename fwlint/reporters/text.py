@@ -40,7 +40,7 @@ def _frame(span, colour: bool) -> list[str]:
     return [f"  {span.line:>{width}} | {text}", f"  {'':>{width}} | {_paint(caret, '31', colour)}"]
 
 
-def _summary(results: Sequence, suppressed: int) -> str:
+def _summary(results: Sequence) -> str:
     findings = [f for r in results for f in r.findings if f.suppressed is None]
     files = len(results)
     if not findings:
@@ -48,8 +48,14 @@ def _summary(results: Sequence, suppressed: int) -> str:
     else:
         text = (f"Found {len(findings)} finding{'s' * (len(findings) != 1)} "
                 f"in {files} file{'s' * (files != 1)}.")
-    if suppressed:
-        text += f" {suppressed} suppressed."
+    kinds: dict[str, int] = {}
+    for result in results:
+        for finding in result.findings:
+            if finding.suppressed is not None:
+                kinds[finding.suppressed.kind] = kinds.get(finding.suppressed.kind, 0) + 1
+    if kinds:
+        detail = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
+        text += f" {sum(kinds.values())} suppressed ({detail})."
     return text
 
 
@@ -57,14 +63,12 @@ def _use_colour(colour) -> bool:
     return bool(colour) and "NO_COLOR" not in os.environ
 
 
-def render_full(results: Sequence, colour: bool = False, **_) -> str:
+def render_full(results: Sequence, colour: bool = False, quiet: bool = False, **_) -> str:
     colour = _use_colour(colour)
     out: list[str] = []
-    suppressed = 0
     for result in results:
         for finding in result.findings:
             if finding.suppressed is not None:
-                suppressed += 1
                 continue
             out.append(_paint(_line(finding), _COLOURS[str(finding.severity)], colour))
             out.extend(_frame(finding.span, colour))
@@ -72,12 +76,28 @@ def render_full(results: Sequence, colour: bool = False, **_) -> str:
                 r = related.span
                 out.append(f"  = note: {r.path}:{r.line}:{r.column}: {related.message}")
             out.append("")
-    out.append(_summary(results, suppressed))
+    if quiet:
+        return "\n".join(out) + "\n" if out else ""
+    out.append(_summary(results))
     return "\n".join(out) + "\n"
 
 
-def render_concise(results: Sequence, **_) -> str:
+def render_concise(results: Sequence, quiet: bool = False, **_) -> str:
     out = [_line(f) for r in results for f in r.findings if f.suppressed is None]
-    suppressed = sum(1 for r in results for f in r.findings if f.suppressed is not None)
-    out.append(_summary(results, suppressed))
-    return "\n".join(out) + "\n"
+    if not quiet:
+        out.append(_summary(results))
+    return "".join(line + "\n" for line in out)
+
+
+def render_statistics(results: Sequence, **_) -> str:
+    """Counts per check, most frequent first (``--statistics``)."""
+    counts: dict[tuple[str, str], list[int]] = {}
+    for result in results:
+        for finding in result.findings:
+            row = counts.setdefault((finding.code, finding.name), [0, 0])
+            row[0 if finding.suppressed is None else 1] += 1
+    lines = [f"{found:>5}  {code}  {name}" + (f"  ({hidden} suppressed)" if hidden else "")
+             for (code, name), (found, hidden) in
+             sorted(counts.items(), key=lambda item: (-item[1][0], item[0]))]
+    lines.append(_summary(results))
+    return "".join(line + "\n" for line in lines)
