@@ -10,6 +10,10 @@ then ``CODE``, ``NAME``, ``SEVERITY`` (a severity name), ``TARGET`` and ``OPTION
 - ``TARGET = "analysis"``: ``check(ctx)`` once per file, using ``ctx.analysis``;
 - ``TARGET = "policy"``: ``check(ctx)`` once per file, using ``ctx.analysis`` and
   ``ctx.policy`` (skipped when no policy applies).
+- ``TARGET = "suppression"``: ``check(ctx, report)`` once per file after the others, with
+  the :class:`fwlint.suppress.Report` of its inline directives;
+- ``TARGET = "baseline"``: ``check(ctx, baseline, entries)`` once per run with
+  ``--baseline``, with the stale :class:`fwlint.baseline.Entry` values of one file.
 
 Checks never read CLI flags or configuration: only ``ctx`` and their ``ctx.options``.
 """
@@ -24,7 +28,7 @@ from typing import Any, Callable, Iterable, Optional
 from ..findings import Problem, Severity
 from ..model import ParseError, Ruleset
 
-TARGETS = ("parse", "rule", "ruleset", "analysis", "policy")
+TARGETS = ("parse", "rule", "ruleset", "analysis", "policy", "suppression", "baseline")
 DOC_SECTIONS = ("What it does", "Why is this bad", "Example", "Use instead")
 CODE_RE = re.compile(r"^FW[0-4]\d\d$")
 NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")

@@ -12,14 +12,23 @@ is dead weight, and if the same problem comes back in that place it will be hidd
 without anyone deciding so.
 
 ## Example
+An entry for a duplicate rule of rules.v4 that has since been deleted:
 ```
-{"path": "rules.v4", "code": "FW201", "fingerprint": "9f1c…", "message": "…"}
+{"path": "rules.v4", "code": "FW303", "fingerprint": "9f1c…", "message": "rule repeats the rule at line 4 of chain INPUT"}
 ```
-(for a rule that has since been removed from rules.v4)
+and one for a rule of nftables.conf that was fixed:
+```
+{"path": "nftables.conf", "code": "FW303", "fingerprint": "51ab…", "message": "rule repeats the rule at line 5 of chain input"}
+```
 
 ## Use instead
-Regenerate the baseline with `fwlint baseline create .fwlint-baseline.json PATHS…`, or
-delete the entry.
+Delete the entries, or regenerate the baseline for the files that have it:
+```
+fwlint baseline create .fwlint-baseline.json rules.v4
+```
+```
+fwlint baseline create .fwlint-baseline.json nftables.conf
+```
 """
 
 from __future__ import annotations
