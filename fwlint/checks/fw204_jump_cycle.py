@@ -68,6 +68,8 @@ SEVERITY = "high"
 TARGET = "ruleset"
 OPTIONS: dict = {}
 
+_KEEP = 8
+
 
 def check(ctx) -> Iterator[Problem]:
     for table in ctx.ruleset.tables:
@@ -86,7 +88,9 @@ def check(ctx) -> Iterator[Problem]:
             named = sorted(members, key=order.__getitem__)
             message = "jump cycle " + _shorten(path, " -> ")
             if len(named) > len(path) - 1:
-                message += f" (a loop among {len(named)} chains: {_shorten(named, ', ')})"
+                message += f" (the loop joins {len(named)} chains: {_shorten(named, ', ')})"
+            elif len(named) > _KEEP:
+                message += f" ({len(named)} chains)"
             message += "; the kernel refuses a ruleset whose jumps loop"
             yield Problem(
                 span=first.span,
@@ -159,9 +163,8 @@ def _shortest_cycle(start: str, members: set[str],
     return [start, start]
 
 
-def _shorten(names: list[str], separator: str, keep: int = 8) -> str:
-    """Name at most ``keep`` chains: a cycle through 1,000 chains makes no readable message."""
-    if len(names) <= keep:
+def _shorten(names: list[str], separator: str) -> str:
+    """Name at most ``_KEEP`` chains: a cycle through 1,000 chains makes no readable message."""
+    if len(names) <= _KEEP:
         return separator.join(names)
-    return separator.join(names[:keep - 1]) + f"{separator}… ({len(names) - keep} more){separator}" \
-        + names[-1]
+    return separator.join(names[:_KEEP - 1]) + f"{separator}…{separator}" + names[-1]
