@@ -128,7 +128,8 @@ def _frame(probe: Probe, tag: int, src_mac: bytes, dst_mac: bytes) -> bytes:
         l4 = struct.pack("!HHHHI", probe.sport, probe.dport, 12, 0, tag)
     else:
         proto = 58 if v6 else 1
-        l4 = struct.pack("!BBHHHI", 128 if v6 else 8, 0, 0, tag >> 16, tag & 0xFFFF, tag)
+        # the echo identifier is part of the conntrack tuple: keep it distinct per probe
+        l4 = struct.pack("!BBHHHI", 128 if v6 else 8, 0, 0, tag & 0xFFFF, tag >> 16, tag)
     if v6:
         pseudo = saddr + daddr + struct.pack("!IxxxB", len(l4), proto)
     else:
