@@ -1,0 +1,1132 @@
+"""The iptables front end: iptables-save / iptables-restore files, ``iptables -S`` listings
+and shell scripts of iptables commands, into the model (fwlint.model).
+
+The file structure is parsed by a line-structured Lark grammar (grammars/iptables.lark);
+each command line's options are then split and interpreted here, with the option table of
+fwlint.parsing.iptables_modules.  Commands are applied in order, as iptables-restore (or
+the shell) would, so the model is the ruleset the kernel ends up with.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from ..model import (IPTABLES_BUILTIN_CHAINS, PROTOCOL_NUMBERS, AddressMatch, Chain,
+                     CtStateMatch, IcmpTypeMatch, InterfaceMatch, MarkMatch, OpaqueMatch,
+                     ParseError, ParseResult, PortMatch, ProtocolMatch, Rule, Ruleset,
+                     SetMatch, Span, Statement, Table, TcpFlagsMatch, Verdict, match_sort_key)
+from .iptables_args import ARITY, PARSERS, ArgError, PortRange, parse_address
+from .iptables_modules import (PROTOCOL_MODULES, STANDARD_TARGETS, TERMINATING_TARGETS,
+                               Extension, matches, targets)
+
+_parser_cache: list = []
+
+
+def _parser():
+    """The Lark parser for the file structure, built on first use."""
+    if not _parser_cache:
+        from lark import Lark
+
+        from ..resources import grammar_path
+        _parser_cache.append(Lark(grammar_path("iptables.lark").read_text(encoding="utf-8"),
+                                  parser="lalr", lexer="contextual",
+                                  propagate_positions=True, maybe_placeholders=False))
+    return _parser_cache[0]
+
+
+# --------------------------------------------------------------------------- words
+
+# A word: double-quoted parts (with backslash escapes), single-quoted parts, escaped
+# characters and plain characters, glued together as a shell (and iptables-restore) reads.
+_WORD_RE = re.compile(r"""(?:"(?:[^"\\]|\\.)*"|'[^']*'|\\.|[^\s"'\\])+|(?P<bad>["'])""")
+_UNQUOTE_RE = re.compile(r""""((?:[^"\\]|\\.)*)"|'([^']*)'|\\(.)""")
+
+
+@dataclass(slots=True)
+class Word:
+    text: str  # unquoted
+    raw: str  # as written
+    line: int
+    column: int  # 1-based
+    end_line: int
+    end_column: int  # inclusive
+
+
+def _unquote(raw: str) -> str:
+    if '"' not in raw and "'" not in raw and "\\" not in raw:
+        return raw
+    return _UNQUOTE_RE.sub(lambda m: m.group(1).replace('\\"', '"').replace("\\\\", "\\")
+                           if m.group(1) is not None else
+                           (m.group(2) if m.group(2) is not None else m.group(3)), raw)
+
+
+class WordError(Exception):
+    def __init__(self, column: int, message: str):
+        super().__init__(message)
+        self.column = column
+
+
+def split_words(text: str, line: int, column: int) -> list[Word]:
+    """Split one line into words; ``column`` is the 1-based column of ``text[0]``."""
+    if '"' not in text and "'" not in text and "\\" not in text:
+        words = []
+        for m in re.finditer(r"\S+", text):
+            start = column + m.start()
+            words.append(Word(m.group(), m.group(), line, start, line, column + m.end() - 1))
+        return words
+    words = []
+    for m in _WORD_RE.finditer(text):
+        if m.group("bad"):
+            raise WordError(column + m.start(), f"unterminated quote {m.group('bad')}")
+        raw = m.group()
+        words.append(Word(_unquote(raw), raw, line, column + m.start(), line,
+                          column + m.end() - 1))
+    return words
+
+
+# --------------------------------------------------------------------------- builder
+
+
+@dataclass(slots=True)
+class _ChainState:
+    name: str
+    span: Span
+    builtin: Optional[tuple[str, str, int]]
+    policy: Optional[str]
+    rules: list[Rule] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _TableState:
+    family: str
+    name: str
+    span: Span
+    chains: dict[str, _ChainState] = field(default_factory=dict)
+
+
+class _Error(Exception):
+    """A command that cannot be applied: becomes a ParseError at ``word``."""
+
+    def __init__(self, word: Optional[Word], message: str, expected: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.word = word
+        self.message = message
+        self.expected = expected
+
+
+_COMMANDS = {"-A": "-A", "--append": "-A", "-I": "-I", "--insert": "-I", "-D": "-D",
+             "--delete": "-D", "-R": "-R", "--replace": "-R", "-N": "-N", "--new-chain": "-N",
+             "-X": "-X", "--delete-chain": "-X", "-F": "-F", "--flush": "-F", "-Z": "-Z",
+             "--zero": "-Z", "-P": "-P", "--policy": "-P", "-E": "-E", "--rename-chain": "-E",
+             "-L": "-L", "--list": "-L", "-S": "-S", "--list-rules": "-S", "-C": "-C",
+             "--check": "-C"}
+_CORE = {"-p": "-p", "--protocol": "-p", "-s": "-s", "--source": "-s", "--src": "-s",
+         "-d": "-d", "--destination": "-d", "--dst": "-d", "-i": "-i", "--in-interface": "-i",
+         "-o": "-o", "--out-interface": "-o", "-j": "-j", "--jump": "-j", "-g": "-g",
+         "--goto": "-g", "-m": "-m", "--match": "-m", "-f": "-f", "--fragment": "-f",
+         "-c": "-c", "--set-counters": "-c", "-4": "-4", "--ipv4": "-4", "-6": "-6",
+         "--ipv6": "-6", "-w": "-w", "--wait": "-w", "-W": "-W", "--wait-interval": "-W",
+         "-v": "-v", "--verbose": "-v", "-n": "-n", "--numeric": "-n", "-x": "-x",
+         "--exact": "-x", "--line-numbers": "--line-numbers", "-t": "-t", "--table": "-t"}
+_ATTACHED = frozenset("psdiojgmct")
+_HOSTNAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9-]+)*\.?$")
+_COUNTERS_RE = re.compile(r"^\[(\d+):(\d+)\]$")
+
+
+def _span(path: str, first: Word, last: Word) -> Span:
+    return Span(path, first.line, first.column, last.end_line, last.end_column)
+
+
+class _Builder:
+    """Applies iptables commands in order and builds the final model."""
+
+    def __init__(self, path: str, fmt: str):
+        self.path = path
+        self.format = fmt
+        self.errors: list[ParseError] = []
+        self.tables: dict[tuple[str, str], _TableState] = {}
+        self.lines: list[str] = []
+        self.skipped = 0
+
+    # ---------------------------------------------------------------- errors
+
+    def error(self, span: Span, message: str, expected: tuple[str, ...] = (),
+              found: str = "") -> None:
+        source = self.lines[span.line - 1] if 0 < span.line <= len(self.lines) else ""
+        self.errors.append(ParseError(span, message, expected, found, source.rstrip("\r")))
+
+    def word_error(self, exc: _Error, words: list[Word]) -> None:
+        word = exc.word or (words[-1] if words else None)
+        if word is None:
+            return
+        if exc.word is None:  # missing something at the end of the line
+            span = Span(self.path, word.end_line, word.end_column + 1, word.end_line,
+                        word.end_column + 1)
+            found = "end of line"
+        else:
+            span = _span(self.path, word, word)
+            found = word.raw
+        self.error(span, exc.message, exc.expected, found)
+
+    # ---------------------------------------------------------------- tables and chains
+
+    def table(self, family: str, name: str, span: Span, flush: bool) -> _TableState:
+        key = (family, name)
+        state = self.tables.get(key)
+        if state is None or flush:
+            state = _TableState(family, name, span)
+            self.tables[key] = state
+        return state
+
+    def chain(self, table: _TableState, name: str, span: Span, create: bool) -> _ChainState:
+        chain = table.chains.get(name)
+        if chain is None:
+            builtin = IPTABLES_BUILTIN_CHAINS.get(table.name, {}).get(name)
+            if builtin is None and not create:
+                raise _Error(None, f"chain {name!r} does not exist in table {table.name!r}; "
+                             f"declare it first (:{name} - [0:0] or -N {name})")
+            chain = _ChainState(name, span, builtin, "accept" if builtin else None)
+            table.chains[name] = chain
+        return chain
+
+    def declare(self, table: _TableState, words: list[Word]) -> None:
+        """``:CHAIN POLICY [packets:bytes]``."""
+        first = words[0]
+        name = first.text[1:]
+        span = _span(self.path, first, words[-1])
+        if not name:
+            self.error(span, "chain name missing after ':'", ("a chain name",), first.raw)
+            return
+        policy = words[1].text if len(words) > 1 else "-"
+        builtin = IPTABLES_BUILTIN_CHAINS.get(table.name, {}).get(name)
+        if policy not in ("ACCEPT", "DROP", "-"):
+            self.error(_span(self.path, words[1], words[1]), f"invalid policy {policy!r}",
+                       ("ACCEPT", "DROP", "-"), policy)
+            policy = "-"
+        if builtin and policy == "-":
+            self.error(span, f"built-in chain {name} needs a policy (ACCEPT or DROP)",
+                       ("ACCEPT", "DROP"), "-")
+        chain = table.chains.get(name)
+        if chain is None:
+            chain = _ChainState(name, span, builtin, None)
+            table.chains[name] = chain
+        chain.span = span
+        chain.policy = policy.lower() if policy != "-" else ("accept" if builtin else None)
+
+    def finish(self, fmt: str, skipped: int = 0) -> ParseResult:
+        tables = []
+        for state in self.tables.values():
+            chains = []
+            for chain in state.chains.values():
+                hook, ctype, priority = chain.builtin or (None, None, None)
+                chains.append(Chain(chain.name, tuple(chain.rules), hook=hook, type=ctype,
+                                    priority=priority, policy=chain.policy, span=chain.span))
+            tables.append(Table(state.family, state.name, tuple(chains), span=state.span))
+        end = max(len(self.lines), 1)
+        ruleset = Ruleset(self.path, fmt, tuple(tables),
+                          span=Span(self.path, 1, 1, end, len(self.lines[-1]) + 1
+                                    if self.lines else 1),
+                          skipped_lines=skipped, sources=(self.path,))
+        errors = tuple(sorted(self.errors, key=lambda e: (e.span.line, e.span.column)))
+        return ParseResult(ruleset, errors)
+
+    # ---------------------------------------------------------------- commands
+
+    def command(self, table: _TableState, words: list[Word], family: int,
+                script: bool = False) -> None:
+        """Apply one command line (``[p:b] -A CHAIN rule…``, ``-N CHAIN``, …)."""
+        try:
+            self._command(table, words, family, script)
+        except _Error as exc:
+            self.word_error(exc, words)
+
+    def _command(self, table: _TableState, words: list[Word], family: int,
+                 script: bool) -> None:
+        counters = None
+        start = 0
+        match = _COUNTERS_RE.match(words[0].text)
+        if match:
+            counters = (int(match.group(1)), int(match.group(2)))
+            start = 1
+        elif words[0].text.startswith("["):
+            raise _Error(words[0], f"invalid counters {words[0].raw!r}",
+                         ("[packets:bytes]",))
+        index = None
+        for i in range(start, len(words)):
+            if words[i].text in _COMMANDS:
+                index = i
+                break
+            if not script and words[i].text in ("-t", "--table"):
+                raise _Error(words[i], "-t cannot be used in iptables-restore input; "
+                             "use a *table line")
+        if index is None:
+            raise _Error(words[start] if start < len(words) else None,
+                         "expected a command (-A, -I, -D, -R, -N, -X, -F, -P, -E)",
+                         ("-A", "-I", "-D", "-N", "-P"))
+        cmd = _COMMANDS[words[index].text]
+        rest = words[start:index] + words[index + 1:]
+        if cmd in ("-L", "-S", "-C"):
+            return
+        if cmd in ("-N", "-X", "-F", "-Z", "-P", "-E"):
+            self._chain_command(table, cmd, words[index], words[index + 1:])
+            return
+        if index + 1 >= len(words):
+            raise _Error(None, f"{words[index].text} needs a chain name", ("a chain name",))
+        chain_word = words[index + 1]
+        rest = words[start:index] + words[index + 2:]
+        position = None
+        if cmd in ("-I", "-R", "-D") and rest and words[index + 2:] and \
+                words[index + 2].text.isdigit():
+            position = int(words[index + 2].text)
+            rest = words[start:index] + words[index + 3:]
+        chain = self.chain(table, chain_word.text, _span(self.path, chain_word, chain_word),
+                           create=False)
+        if cmd == "-D" and position is not None and not rest:
+            if not 1 <= position <= len(chain.rules):
+                if not script:
+                    raise _Error(words[index + 2], f"no rule {position} in {chain.name}")
+                return
+            del chain.rules[position - 1]
+            return
+        if cmd == "-R" and position is None:
+            raise _Error(words[index + 2] if len(words) > index + 2 else None,
+                         "-R needs a rule number", ("a rule number",))
+        text = " ".join(w.raw for w in words[index:])
+        rule = _RuleParser(self, table, chain.name, family, rest, text,
+                           _span(self.path, words[0], words[-1])).parse()
+        if counters and rule.counters is None:
+            rule = _with_counters(rule, counters)
+        if cmd == "-A":
+            chain.rules.append(rule)
+        elif cmd == "-I":
+            pos = position or 1
+            if pos > len(chain.rules) + 1:
+                raise _Error(words[index + 2], f"index of insertion too big ({pos})")
+            chain.rules.insert(pos - 1, rule)
+        elif cmd == "-R":
+            if not 1 <= position <= len(chain.rules):
+                raise _Error(words[index + 2], f"no rule {position} in {chain.name}")
+            chain.rules[position - 1] = rule
+        elif cmd == "-D":
+            for i, existing in enumerate(chain.rules):
+                if existing == rule:
+                    del chain.rules[i]
+                    return
+            if not script:
+                raise _Error(chain_word, "no such rule in chain " + chain.name
+                             + " (does a matching rule exist?)")
+
+    def _chain_command(self, table: _TableState, cmd: str, cmd_word: Word,
+                       args: list[Word]) -> None:
+        name = args[0].text if args else None
+        if cmd == "-N":
+            if name is None:
+                raise _Error(None, "-N needs a chain name", ("a chain name",))
+            if name in table.chains:
+                if self.format != "iptables-script":
+                    raise _Error(args[0], f"chain {name} already exists")
+                return
+            if len(name) > 28:
+                raise _Error(args[0], f"chain name {name!r} is longer than 28 characters")
+            table.chains[name] = _ChainState(name, _span(self.path, cmd_word, args[0]),
+                                             None, None)
+        elif cmd == "-X":
+            if name is None:
+                for chain_name in [n for n, c in table.chains.items() if not c.builtin]:
+                    del table.chains[chain_name]
+            elif name in table.chains and not table.chains[name].builtin:
+                del table.chains[name]
+            elif self.format != "iptables-script":
+                raise _Error(args[0], f"cannot delete chain {name}")
+        elif cmd == "-F":
+            if name is None:
+                for chain in table.chains.values():
+                    chain.rules.clear()
+            elif name in table.chains:
+                table.chains[name].rules.clear()
+            elif self.format != "iptables-script":
+                raise _Error(args[0], f"chain {name} does not exist")
+        elif cmd == "-P":
+            if len(args) < 2:
+                raise _Error(None, "-P needs a chain and a policy", ("ACCEPT", "DROP"))
+            policy = args[1].text
+            if policy not in ("ACCEPT", "DROP"):
+                raise _Error(args[1], f"invalid policy {policy!r}", ("ACCEPT", "DROP"))
+            chain = self.chain(table, name, _span(self.path, cmd_word, args[1]), create=False)
+            if not chain.builtin:
+                raise _Error(args[0], f"cannot set a policy on user chain {name}")
+            chain.policy = policy.lower()
+        elif cmd == "-E":
+            if len(args) < 2:
+                raise _Error(None, "-E needs the old and the new chain name",
+                             ("a chain name",))
+            chain = table.chains.pop(name, None)
+            if chain is None:
+                raise _Error(args[0], f"chain {name} does not exist")
+            chain.name = args[1].text
+            table.chains[chain.name] = chain
+
+
+def _with_counters(rule: Rule, counters: tuple[int, int]) -> Rule:
+    return Rule(rule.matches, rule.statements, rule.verdict, rule.comment, rule.span,
+                rule.text, counters)
+
+
+# --------------------------------------------------------------------------- rules
+
+
+@dataclass(slots=True)
+class _Instance:
+    """One loaded match module or target with the options given to it."""
+
+    ext: Optional[Extension]
+    name: str
+    first: Word
+    last: Word
+    options: dict[str, tuple[tuple[str, ...], Any, bool, Word, Word]] = field(
+        default_factory=dict)  # name -> (args, value, negated, first word, last word)
+    order: list[str] = field(default_factory=list)
+
+
+class _RuleParser:
+    """Interprets one rule's options, as iptables' own option parser does."""
+
+    def __init__(self, builder: _Builder, table: _TableState, chain: str, family: int,
+                 words: list[Word], text: str, span: Span):
+        self.b = builder
+        self.table = table
+        self.chain = chain
+        self.family = family
+        self.words = words
+        self.text = text
+        self.span = span
+        self.path = builder.path
+        self.matches: list = []
+        self.protocol: Optional[tuple[int, bool]] = None  # (number, negated)
+        self.modules: list[_Instance] = []
+        self.target: Optional[_Instance] = None
+        self.jump: Optional[tuple[str, str, Word]] = None  # (kind, chain, word)
+        self.counters: Optional[tuple[int, int]] = None
+
+    def parse(self) -> Rule:
+        words = self.words
+        i = 0
+        n = len(words)
+        while i < n:
+            word = words[i]
+            negated = False
+            first = word
+            if word.text == "!":
+                if i + 1 >= n:
+                    raise _Error(None, "'!' must be followed by an option", ("an option",))
+                negated = True
+                i += 1
+                word = words[i]
+            name, inline = self._option_name(word)
+            if name is None:
+                raise _Error(word, f"unexpected {word.raw!r}: expected an option",
+                             ("an option such as -p, -s, -m, -j",))
+            if i + 1 < n and words[i + 1].text == "!" and not negated and \
+                    name not in ("-j", "-g", "-m"):
+                negated = True  # old style: --dport ! 22
+                i += 1
+            core = _CORE.get(name)
+            if core is not None and not name.startswith("--") or core is not None and \
+                    self._owner(name) is None:
+                i = self._core(core, name, inline, negated, first, i)
+                continue
+            i = self._extension_option(name, inline, negated, first, word, i)
+        return self._build()
+
+    def _option_name(self, word: Word) -> tuple[Optional[str], Optional[str]]:
+        text = word.text
+        if text.startswith("--"):
+            name, eq, value = text.partition("=")
+            return name, (value if eq else None)
+        if text.startswith("-") and len(text) >= 2:
+            if len(text) > 2 and text[1] in _ATTACHED:
+                return text[:2], text[2:]
+            return text, None
+        return None, None
+
+    def _args(self, count: int, inline: Optional[str], i: int, option: str
+              ) -> tuple[list[str], Word, int]:
+        """Take ``count`` argument words after word ``i``; returns (args, last word, next i)."""
+        args: list[str] = []
+        last = self.words[i]
+        if inline is not None:
+            args.append(inline)
+            count -= 1
+        for _ in range(count):
+            i += 1
+            if i >= len(self.words):
+                raise _Error(None, f"option {option} requires an argument",
+                             ("an argument",))
+            last = self.words[i]
+            args.append(last.text)
+        return args, last, i + 1
+
+    # ---------------------------------------------------------------- core options
+
+    def _core(self, core: str, name: str, inline: Optional[str], negated: bool, first: Word,
+              i: int) -> int:
+        if core in ("-f", "-4", "-6", "-v", "-n", "-x", "--line-numbers"):
+            if core == "-f":
+                self.matches.append(OpaqueMatch("fragment", (), negated,
+                                                _span(self.path, first, self.words[i])))
+            elif core == "-6" and self.family == 4 or core == "-4" and self.family == 6:
+                raise _Error(self.words[i], f"{name} does not apply to this address family")
+            return i + 1
+        if core == "-w":
+            nxt = i + 1
+            if nxt < len(self.words) and self.words[nxt].text.isdigit():
+                nxt += 1
+            return nxt
+        if core == "-c":
+            args, last, nxt = self._args(1, inline, i, name)
+            if "," in args[0]:
+                packets, _, byte_count = args[0].partition(",")
+            else:
+                args2, last, nxt = self._args(1, None, nxt - 1, name)
+                packets, byte_count = args[0], args2[0]
+            if not (packets.isdigit() and byte_count.isdigit()):
+                raise _Error(last, f"invalid counters {packets!r},{byte_count!r}",
+                             ("PACKETS,BYTES",))
+            self.counters = (int(packets), int(byte_count))
+            return nxt
+        if core == "-t":
+            raise _Error(self.words[i], "-t must come before the command")
+        args, last, nxt = self._args(1, inline, i, name)
+        value = args[0]
+        span = _span(self.path, first, last)
+        if core == "-p":
+            if self.protocol is not None:
+                raise _Error(self.words[i], "multiple -p flags not allowed")
+            number = _protocol_number(value)
+            if number is None:
+                raise _Error(last, f"unknown protocol {value!r}",
+                             ("a protocol name or number",))
+            if number == 0:
+                if negated:
+                    raise _Error(first, "rule would never match protocol (! -p all)")
+                self.protocol = (0, False)
+                return nxt
+            self.protocol = (number, negated)
+            self.matches.append(ProtocolMatch(frozenset((number,)), negated, span))
+        elif core in ("-s", "-d"):
+            self.matches.append(self._address("saddr" if core == "-s" else "daddr", value,
+                                              negated, span, last, name))
+        elif core in ("-i", "-o"):
+            if len(value) > 15:
+                raise _Error(last, f"interface name {value!r} is longer than 15 characters")
+            if value == "+" and not negated:
+                return nxt
+            wildcard = value.endswith("+")
+            self.matches.append(InterfaceMatch("iif" if core == "-i" else "oif",
+                                               (value[:-1] if wildcard else value,),
+                                               (wildcard,), negated, span))
+        elif core == "-m":
+            if negated:
+                raise _Error(first, "-m cannot be negated")
+            self._load_match(value, first, last)
+        elif core in ("-j", "-g"):
+            if negated:
+                raise _Error(first, f"{name} cannot be negated")
+            if self.target is not None or self.jump is not None:
+                raise _Error(self.words[i], "multiple -j/-g flags not allowed")
+            if core == "-g" or (value not in STANDARD_TARGETS and value not in targets()
+                                and value not in TERMINATING_TARGETS):
+                self.jump = ("goto" if core == "-g" else "jump", value, last)
+            else:
+                ext = targets().get(value)
+                self.target = _Instance(ext, value, first, last)
+        return nxt
+
+    def _address(self, field_name: str, value: str, negated: bool, span: Span, word: Word,
+                 option: str):
+        version = 6 if self.family == 6 else 4
+        intervals = []
+        items = value.split(",")
+        if negated and len(items) > 1:
+            raise _Error(word, f"! not allowed with multiple addresses in {option}")
+        for item in items:
+            try:
+                first, last, contiguous = parse_address(item, version)
+            except ArgError as exc:
+                if _HOSTNAME_RE.match(item) and not item.replace(".", "").isdigit():
+                    return OpaqueMatch("address", ((option, value),), negated, span,
+                                       text=f"{option} {value}")
+                raise _Error(word, str(exc), ("an address",)) from None
+            if not contiguous:
+                return OpaqueMatch("address", ((option, value),), negated, span,
+                                   text=f"{option} {value}")
+            intervals.append((first, last))
+        return AddressMatch(field_name, version, _merge(intervals), negated, span,
+                            tuple(items))
+
+    # ---------------------------------------------------------------- extensions
+
+    def _load_match(self, name: str, first: Word, last: Word) -> None:
+        ext = matches().get(name)
+        if ext is None:
+            self.modules.append(_Instance(None, name, first, last))
+            return
+        if ext.family and ext.family != self.family:
+            raise _Error(last, f"match {name!r} is only for "
+                         + ("iptables" if ext.family == 4 else "ip6tables"))
+        self.modules.append(_Instance(ext, ext.name, first, last))
+
+    def _owner(self, option: str) -> Optional[_Instance]:
+        """Which loaded module takes ``option``: the target first, then the most recently
+        loaded match (as iptables merges option tables)."""
+        if self.target is not None and self.target.ext is not None and \
+                option in self.target.ext.options:
+            return self.target
+        for inst in reversed(self.modules):
+            if inst.ext is not None and option in inst.ext.options:
+                return inst
+        return None
+
+    def _extension_option(self, name: str, inline: Optional[str], negated: bool, first: Word,
+                          word: Word, i: int) -> int:
+        inst = self._owner(name)
+        if inst is None and self.protocol and not self.protocol[1]:
+            module = PROTOCOL_MODULES.get(self.protocol[0])
+            ext = matches().get(module) if module else None
+            if ext is not None and name in ext.options and \
+                    (not ext.family or ext.family == self.family):
+                inst = _Instance(ext, ext.name, word, word)
+                self.modules.append(inst)
+        if inst is None:
+            return self._opaque_option(name, inline, negated, first, word, i)
+        option = inst.ext.options[name]
+        if negated and not option.invertible:
+            raise _Error(first, f"{option.name} cannot be negated")
+        if option.name in inst.options:
+            raise _Error(word, f"{option.name} given twice")
+        arity = ARITY.get(option.kind, 1)
+        args, last, nxt = self._args(arity, inline, i, name)
+        try:
+            value = PARSERS[option.kind](args, self.family)
+        except ArgError as exc:
+            raise _Error(last, f"{option.name}: {exc}") from None
+        inst.options[option.name] = (tuple(args), value, negated, first, last)
+        inst.order.append(option.name)
+        inst.last = last
+        return nxt
+
+    def _opaque_option(self, name: str, inline: Optional[str], negated: bool, first: Word,
+                       word: Word, i: int) -> int:
+        """An option of an unknown module or target: keep it and the words up to the next
+        option as its arguments; an unknown option of a known module is an error."""
+        candidates = [m for m in self.modules if m.ext is None or m.ext.loose]
+        if self.target is not None and self.target.ext is None:
+            candidates.append(self.target)
+        if self.jump is not None and self.jump[0] == "jump":
+            target_word = self.jump[2]
+            candidates.append(_Instance(None, self.jump[1], target_word, target_word))
+        inst = max(candidates, key=lambda c: (c.first.line, c.first.column), default=None)
+        if inst is not None and self.jump is not None and inst.first is self.jump[2]:
+            self.jump = None
+            self.target = inst
+        if inst is None:
+            loaded = [m.name for m in self.modules] + ([self.target.name] if self.target
+                                                       else [])
+            hint = (f" (not an option of {', '.join(loaded)})" if loaded else
+                    " (load its module first, e.g. -p tcp or -m NAME)")
+            raise _Error(word, f"unknown option {name!r}{hint}")
+        args = [inline] if inline is not None else []
+        last = word
+        j = i + 1
+        while j < len(self.words) and not (self.words[j].text.startswith("-") and
+                                           len(self.words[j].text) > 1) \
+                and self.words[j].text != "!":
+            args.append(self.words[j].text)
+            last = self.words[j]
+            j += 1
+        inst.options[name + ("\0" + str(len(inst.order)) if name in inst.options else "")] = \
+            (tuple(args), None, negated, first, last)
+        inst.order.append(name)
+        inst.last = last
+        return j
+
+    # ---------------------------------------------------------------- validation + model
+
+    def _validate(self, inst: _Instance, is_target: bool) -> None:
+        ext = inst.ext
+        given = inst.options
+        kind = "target" if is_target else "match"
+        for group in ext.required:
+            if not any(opt in given for opt in group):
+                raise _Error(inst.first if is_target else inst.last,
+                             f"{kind} {ext.name} needs " + " or ".join(group), group)
+        for group in ext.exclusive:
+            present = [opt for opt in group if opt in given]
+            if len(present) > 1:
+                raise _Error(given[present[1]][3], f"{present[0]} and {present[1]} cannot "
+                             "be used together")
+        if ext.protocols:
+            proto = self.protocol
+            if proto is None or proto[1] or proto[0] not in ext.protocols:
+                names = "/".join(sorted(_PROTO_NAME.get(p, str(p)) for p in ext.protocols))
+                raise _Error(inst.first, f"{kind} {ext.name} needs -p {names}",
+                             tuple(f"-p {_PROTO_NAME.get(p, p)}" for p in ext.protocols))
+        if ext.family and ext.family != self.family:
+            raise _Error(inst.first, f"{kind} {ext.name} is only for "
+                         + ("iptables" if ext.family == 4 else "ip6tables"))
+        if ext.tables and self.table.name not in ext.tables:
+            raise _Error(inst.first, f"{kind} {ext.name} is only valid in the "
+                         + "/".join(ext.tables) + " table")
+        if ext.chains and self.chain in IPTABLES_BUILTIN_CHAINS.get(self.table.name, {}) \
+                and self.chain not in ext.chains:
+            raise _Error(inst.first, f"{kind} {ext.name} is only valid in "
+                         + ", ".join(ext.chains))
+        if ext.check is not None:
+            message = ext.check({k: v[0] for k, v in given.items()}, self.family)
+            if message:
+                raise _Error(inst.first, f"{kind} {ext.name}: {message}")
+
+    def _build(self) -> Rule:
+        comments: list[str] = []
+        for inst in self.modules:
+            if inst.ext is not None:
+                self._validate(inst, False)
+                self._model_match(inst, comments)
+            else:
+                self.matches.append(self._opaque(inst))
+        statements: tuple[Statement, ...] = ()
+        verdict = None
+        if self.jump is not None:
+            kind, target, word = self.jump
+            verdict = Verdict(kind, target, span=_span(self.path, word, word))
+        elif self.target is not None:
+            if self.target.ext is not None:
+                self._validate(self.target, True)
+            verdict, statement = self._model_target(self.target)
+            statements = (statement,) if statement else ()
+        self.matches.sort(key=match_sort_key)
+        return Rule(tuple(self.matches), statements, verdict,
+                    "; ".join(comments) if comments else None, self.span, self.text,
+                    self.counters)
+
+    def _opaque(self, inst: _Instance, names: Optional[list[str]] = None) -> OpaqueMatch:
+        options = []
+        for key in (names if names is not None else inst.options):
+            args, _, negated, _, _ = inst.options[key]
+            name = key.split("\0")[0]
+            options.append((("!",) if negated else ()) + (name,) + args)
+        span = _span(self.path, inst.first, inst.last)
+        text = " ".join(w.raw for w in self.words if inst.first.column <= w.column and
+                        w.end_column <= inst.last.end_column and w.line == inst.first.line)
+        return OpaqueMatch(inst.name, tuple(options), False, span, text=text)
+
+    def _model_match(self, inst: _Instance, comments: list[str]) -> None:
+        name = inst.name
+        rest: list[str] = []
+        for key in inst.order:
+            args, value, negated, first, last = inst.options[key]
+            span = _span(self.path, first, last)
+            if key in ("--sport", "--dport", "--sports", "--dports", "--ports") and \
+                    name in ("tcp", "udp", "udplite", "sctp", "dccp", "multiport"):
+                field_name = {"--sport": "sport", "--sports": "sport", "--dport": "dport",
+                              "--dports": "dport", "--ports": "port"}[key]
+                ranges = [r for r in value if r.valid]
+                if not negated and len(value) == 1 and ranges == [(0, 65535)]:
+                    continue
+                self.matches.append(PortMatch(field_name, _merge(ranges), negated, span,
+                                              tuple(args[0].split(","))))
+            elif key in ("--tcp-flags", "--syn"):
+                mask, comp = value if key == "--tcp-flags" else (
+                    frozenset(("fin", "syn", "rst", "ack")), frozenset(("syn",)))
+                self.matches.append(TcpFlagsMatch(mask, comp, negated, span))
+            elif key in ("--icmp-type", "--icmpv6-type"):
+                icmp_type, low, high = value
+                version = 6 if key == "--icmpv6-type" else 4
+                types = ((0, 255),) if (version == 4 and icmp_type == 255) else \
+                    ((icmp_type, icmp_type),)
+                codes = () if (low, high) == (0, 255) or types == ((0, 255),) else \
+                    ((low, high),)
+                self.matches.append(IcmpTypeMatch(version, types, codes, negated, span))
+            elif key in ("--state", "--ctstate"):
+                self.matches.append(CtStateMatch(frozenset(value), negated, span,
+                                                 module=name))
+            elif key == "--mark" and name in ("mark", "connmark"):
+                self.matches.append(MarkMatch(value[0], value[1], negated,
+                                              name == "connmark", span))
+            elif key == "--match-set":
+                set_name, flags = value
+                fields = tuple(("saddr" if f == "src" else "daddr") if n == 0 else
+                               ("sport" if f == "src" else "dport")
+                               for n, f in enumerate(flags))
+                self.matches.append(SetMatch(set_name, fields, negated, span))
+            elif key == "--comment":
+                comments.append(value)
+            elif key in ("--src-range", "--dst-range"):
+                self.matches.append(AddressMatch(
+                    "saddr" if key == "--src-range" else "daddr", 6 if self.family == 6 else 4,
+                    (value,), negated, span, (args[0],)))
+            else:
+                rest.append(key)
+        if name in ("tcp", "udp", "udplite", "sctp", "dccp", "multiport", "icmp", "icmp6",
+                    "state", "mark", "connmark", "comment", "iprange") and not rest:
+            return
+        if name == "conntrack" and not rest:
+            return
+        if name == "set" and rest == []:
+            return
+        self.matches.append(self._opaque(inst, rest))
+
+    def _model_target(self, inst: _Instance) -> tuple[Optional[Verdict], Optional[Statement]]:
+        name = inst.name
+        span = _span(self.path, inst.first, inst.last)
+        given = inst.options
+        flags = tuple((key,) for key in inst.order if key in ("--random", "--persistent",
+                                                             "--random-fully"))
+        if name in STANDARD_TARGETS:
+            return Verdict(STANDARD_TARGETS[name], span=span), None
+        if name == "REJECT":
+            default = "icmp6-port-unreachable" if self.family == 6 else "icmp-port-unreachable"
+            kind = given["--reject-with"][1] if "--reject-with" in given else default
+            return Verdict("reject", options=(("--reject-with", kind),), span=span), None
+        if name in ("DNAT", "SNAT"):
+            addresses, ports = given["--to-destination" if name == "DNAT" else
+                                     "--to-source"][1]
+            if ports is not None and (self.protocol is None or self.protocol[1] or
+                                      self.protocol[0] not in _NAT_PORT_PROTOS):
+                raise _Error(inst.first, f"{name} with a port needs -p tcp, udp, sctp or dccp")
+            base = given["--to-destination" if name == "DNAT" else "--to-source"][0][0]
+            extra = (("--to-ports-offset", base.rsplit("/", 1)[1]),) if "/" in base.rsplit(
+                ":", 1)[-1] and ports is not None else ()
+            return Verdict(name.lower(), to_addresses=(addresses,) if addresses else (),
+                           to_ports=(ports,) if ports else (), options=flags + extra,
+                           span=span), None
+        if name in ("MASQUERADE", "REDIRECT"):
+            ports = given.get("--to-ports", (None, None))[1]
+            if ports is not None and (self.protocol is None or self.protocol[1] or
+                                      self.protocol[0] not in _NAT_PORT_PROTOS):
+                raise _Error(inst.first, f"{name} --to-ports needs -p tcp, udp, sctp or dccp")
+            return Verdict(name.lower(), to_ports=(ports,) if ports else (), options=flags,
+                           span=span), None
+        if name == "NFQUEUE":
+            return Verdict("queue", options=self._target_options(inst), span=span), None
+        if name == "LOG":
+            options = []
+            for key in inst.order:
+                args, value, _, _, _ = given[key]
+                if key == "--log-level":
+                    if value != 4:
+                        options.append((key, str(value)))
+                else:
+                    options.append((key, *args))
+            return None, Statement("log", tuple(options), span, self._words_text(inst))
+        if name == "MARK":
+            return None, Statement("mark", (("--set-xmark", _xmark(inst)),), span,
+                                   self._words_text(inst))
+        kind = {"NFLOG": "nflog", "CONNMARK": "ctmark", "TCPMSS": "tcpmss",
+                "CLASSIFY": "classify", "NOTRACK": "notrack"}.get(name)
+        if name == "CT" and "--notrack" in given:
+            kind = "notrack"
+        options = self._target_options(inst)
+        if kind is not None:
+            return None, Statement(kind, options, span, self._words_text(inst))
+        if name in TERMINATING_TARGETS:
+            return Verdict("opaque", name, options=options, span=span), None
+        return None, Statement("opaque", (("target", name),) + options, span,
+                               self._words_text(inst))
+
+    def _target_options(self, inst: _Instance) -> tuple[tuple[str, ...], ...]:
+        return tuple((key.split("\0")[0], *inst.options[key][0]) for key in inst.options)
+
+    def _words_text(self, inst: _Instance) -> str:
+        return " ".join(w.raw for w in self.words if w.line == inst.first.line and
+                        inst.first.column <= w.column <= inst.last.column)
+
+
+_NAT_PORT_PROTOS = frozenset({6, 17, 132, 33, 136})
+_PROTO_NAME = {6: "tcp", 17: "udp", 1: "icmp", 58: "ipv6-icmp", 132: "sctp", 33: "dccp",
+               136: "udplite", 50: "esp", 51: "ah", 108: "ipcomp", 135: "mh"}
+_EXTRA_PROTOCOLS = {"all": 0, "ipcomp": 108, "mobility-header": 135, "ipv6-mh": 135,
+                    "hopopt": 0, "ipencap": 4, "icmp6": 58, "ipv6-icmp": 58}
+
+
+def _protocol_number(text: str) -> Optional[int]:
+    lowered = text.lower()
+    if lowered.isdigit():
+        number = int(lowered)
+        return number if number <= 255 else None
+    number = PROTOCOL_NUMBERS.get(lowered)
+    if number is None:
+        number = _EXTRA_PROTOCOLS.get(lowered)
+    return number
+
+
+def _xmark(inst: _Instance) -> str:
+    """MARK's options as the ``--set-xmark VALUE/MASK`` iptables-save prints."""
+    given = inst.options
+    if "--set-xmark" in given:
+        value, mask = given["--set-xmark"][1]
+    elif "--set-mark" in given:
+        value, mask = given["--set-mark"][1]
+        mask |= value
+    elif "--and-mark" in given:
+        value, mask = 0, ~given["--and-mark"][1] & 0xFFFFFFFF
+    elif "--or-mark" in given:
+        value = mask = given["--or-mark"][1]
+    else:
+        value, mask = given["--xor-mark"][1], 0
+    return f"0x{value:x}/0x{mask:x}"
+
+
+def _merge(intervals) -> tuple[tuple[int, int], ...]:
+    """Sorted, merged closed intervals (adjacent ones joined)."""
+    if len(intervals) <= 1:
+        return tuple((int(a), int(b)) for a, b in intervals)
+    merged: list[list[int]] = []
+    for low, high in sorted(intervals):
+        if merged and low <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], high)
+        else:
+            merged.append([low, high])
+    return tuple((a, b) for a, b in merged)
+
+
+# --------------------------------------------------------------------------- save format
+
+
+def parse_iptables_save(text: str, path: str = "<stdin>", ipv6: bool = False) -> ParseResult:
+    """Parse iptables-save / iptables-restore input (or an ``iptables -S`` listing)."""
+    from lark.exceptions import UnexpectedInput
+    from lark.lexer import Token
+
+    builder = _Builder(path, "iptables-save")
+    builder.lines = text.split("\n")
+    family = 6 if ipv6 else 4
+    fam = "ip6" if ipv6 else "ip"
+    missing_commit: list[Token] = []
+
+    def on_error(exc) -> bool:
+        if getattr(exc, "token", None) is not None and exc.token.type == "$END" and \
+                "COMMIT" in exc.expected:
+            missing_commit.append(exc.token)
+            exc.interactive_parser.feed_token(Token("COMMIT", "COMMIT"))
+            return True
+        return False
+
+    try:
+        tree = _parser().parse(text, on_error=on_error)
+    except UnexpectedInput as exc:  # the grammar is total: only a broken invariant
+        line = getattr(exc, "line", 1) or 1
+        builder.error(Span(path, line, getattr(exc, "column", 1) or 1, line, 1),
+                      "cannot read the file structure: " + str(exc).splitlines()[0])
+        return builder.finish("iptables-save")
+    implicit: Optional[_TableState] = None
+    for child in tree.children:
+        if isinstance(child, Token):
+            if child.type == "COMMAND":
+                if implicit is None:
+                    implicit = builder.table(fam, "filter", _token_span(path, child), False)
+                _line(builder, implicit, child, family)
+            else:
+                _stray(builder, child)
+            continue
+        table_token = child.children[0]
+        name = table_token.value[1:].strip()
+        span = _token_span(path, table_token)
+        if not name or not re.match(r"^[a-z]+$", name):
+            builder.error(span, f"invalid table name {name!r}",
+                          ("filter", "nat", "mangle", "raw", "security"), table_token.value)
+        elif name not in IPTABLES_BUILTIN_CHAINS:
+            builder.error(span, f"unknown table {name!r}",
+                          ("filter", "nat", "mangle", "raw", "security"), name)
+        table = builder.table(fam, name or "filter", span, True)
+        for token in child.children[1:-1]:
+            _line(builder, table, token, family)
+    if missing_commit:
+        last = len(builder.lines)
+        while last > 1 and not builder.lines[last - 1].strip():
+            last -= 1
+        builder.error(Span(path, last, 1, last, max(len(builder.lines[last - 1]), 1)),
+                      "table not committed: COMMIT missing at the end of the file",
+                      ("COMMIT",), "end of file")
+    return builder.finish("iptables-save")
+
+
+def _token_span(path: str, token) -> Span:
+    value = token.value.rstrip("\r \t")
+    return Span(path, token.line, token.column, token.line, token.column + max(len(value), 1) - 1)
+
+
+def _line(builder: _Builder, table: _TableState, token, family: int) -> None:
+    kind = token.type
+    if kind == "OTHER":
+        _stray(builder, token, inside=table)
+        return
+    try:
+        words = split_words(token.value.rstrip("\r"), token.line, token.column)
+    except WordError as exc:
+        builder.error(Span(builder.path, token.line, exc.column, token.line, exc.column),
+                      str(exc), ('"',), "end of line")
+        return
+    if kind == "CHAIN":
+        builder.declare(table, words)
+    else:
+        builder.command(table, words, family)
+
+
+def _stray(builder: _Builder, token, inside: Optional[_TableState] = None) -> None:
+    value = token.value.strip()
+    span = _token_span(builder.path, token)
+    if value == "COMMIT":
+        builder.error(span, "COMMIT without a table: add a *table line before the rules",
+                      ("*filter", "*nat"), "COMMIT")
+    elif value.startswith("*") and inside is not None:
+        builder.error(span, f"table {inside.name!r} not committed before {value}",
+                      ("COMMIT",), value)
+    elif value.startswith(":"):
+        builder.error(span, "chain declaration outside a table", ("*filter",), value)
+    else:
+        first = value.split()[0]
+        builder.error(Span(builder.path, token.line, token.column, token.line,
+                           token.column + len(first) - 1),
+                      f"unexpected line {_short(value)!r}",
+                      ("*table", ":CHAIN POLICY", "-A CHAIN …", "COMMIT"), first)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+# --------------------------------------------------------------------------- scripts
+
+_SCRIPT_COMMANDS = re.compile(r"^(?:\S*/)?(ip6?tables)(?:-legacy|-nft)?$")
+_ASSIGN_RE = re.compile(r"^(?:export\s+|readonly\s+|local\s+)?([A-Za-z_][A-Za-z0-9_]*)=(\S*)\s*$")
+_VAR_RE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
+_SHELL_OPERATORS = frozenset({";", "&&", "||", "|", "&", ">", ">>", "2>", "2>>", "2>&1",
+                              ">/dev/null", "2>/dev/null", "&>/dev/null", "&>"})
+
+
+def parse_iptables_script(text: str, path: str = "<stdin>") -> ParseResult:
+    """Parse a shell script of iptables/ip6tables commands; other lines are skipped."""
+    builder = _Builder(path, "iptables-script")
+    builder.lines = text.split("\n")
+    variables: dict[str, str] = {}
+    skipped = 0
+    for words, line_count in _logical_lines(builder):
+        if not words:
+            continue
+        assignment = _ASSIGN_RE.match(" ".join(w.raw for w in words))
+        if assignment and len(words) == 1 or assignment and words[0].text in (
+                "export", "readonly", "local"):
+            name, value = assignment.groups()
+            variables[name] = _unquote(value)
+            skipped += line_count
+            continue
+        index = 0
+        while index < len(words) and words[index].text in ("sudo", "command", "exec", "-E"):
+            index += 1
+        if index >= len(words):
+            skipped += line_count
+            continue
+        program = _VAR_RE.sub(lambda m: variables.get(m.group(1), m.group(0)),
+                              words[index].text)
+        match = _SCRIPT_COMMANDS.match(program)
+        if not match:
+            skipped += line_count
+            continue
+        family = 6 if match.group(1) == "ip6tables" else 4
+        args = []
+        for word in words[index + 1:]:
+            if word.raw in _SHELL_OPERATORS or word.raw.startswith((">", "2>", "&>", "|")) \
+                    or word.raw.endswith(";") and word.raw == ";":
+                break
+            if "$" in word.text and word.raw[:1] != "'":
+                substituted = _VAR_RE.sub(lambda m: variables.get(m.group(1), m.group(0)),
+                                          word.text)
+                if "$" in substituted:
+                    builder.error(_span(path, word, word),
+                                  f"cannot resolve shell variable in {word.raw!r}",
+                                  found=word.raw)
+                    args = None
+                    break
+                word = Word(substituted, word.raw, word.line, word.column, word.end_line,
+                            word.end_column)
+            args.append(word)
+        if args is None:
+            continue
+        if not args:
+            builder.error(_span(path, words[index], words[index]),
+                          f"{words[index].text} without a command", ("-A", "-I", "-N"))
+            continue
+        table_name = "filter"
+        rest = []
+        i = 0
+        while i < len(args):
+            if args[i].text in ("-t", "--table") and i + 1 < len(args):
+                table_name = args[i + 1].text
+                i += 2
+                continue
+            if args[i].text.startswith("--table="):
+                table_name = args[i].text.split("=", 1)[1]
+            elif args[i].text.startswith("-t") and len(args[i].text) > 2 and \
+                    not args[i].text.startswith("--"):
+                table_name = args[i].text[2:]
+            else:
+                rest.append(args[i])
+            i += 1
+        if table_name not in IPTABLES_BUILTIN_CHAINS:
+            builder.error(_span(path, args[0], args[-1]), f"unknown table {table_name!r}",
+                          tuple(IPTABLES_BUILTIN_CHAINS), table_name)
+            continue
+        if not rest:
+            continue
+        table = builder.table("ip6" if family == 6 else "ip", table_name,
+                              _span(path, words[0], words[-1]), False)
+        builder.command(table, rest, family, script=True)
+    return builder.finish("iptables-script", skipped)
+
+
+def _logical_lines(builder: _Builder):
+    """Yield (words, physical line count) per logical shell line: backslash continuations
+    joined, comments removed."""
+    pending: list[Word] = []
+    count = 0
+    for number, line in enumerate(builder.lines, start=1):
+        count += 1
+        stripped = line.rstrip("\r")
+        continued = stripped.endswith("\\") and not stripped.endswith("\\\\")
+        if continued:
+            stripped = stripped[:-1]
+        body = _strip_comment(stripped)
+        try:
+            pending.extend(split_words(body, number, 1))
+        except WordError as exc:
+            builder.error(Span(builder.path, number, exc.column, number, exc.column),
+                          str(exc), ('"',), "end of line")
+            pending = []
+            count = 0
+            continue
+        if continued:
+            continue
+        yield pending, count
+        pending = []
+        count = 0
+    if pending:
+        yield pending, count
+
+
+def _strip_comment(line: str) -> str:
+    """Drop a shell comment (a ``#`` starting a word, outside quotes)."""
+    if "#" not in line:
+        return line
+    quote = None
+    for i, char in enumerate(line):
+        if quote:
+            if char == quote:
+                quote = None
+        elif char in "\"'":
+            quote = char
+        elif char == "#" and (i == 0 or line[i - 1].isspace()):
+            return line[:i]
+    return line
