@@ -1,0 +1,533 @@
+"""Chain evaluation over boxes: regions, shadowing, NAT composed with filter, exposure.
+
+Each chain is evaluated once, for the whole packet space of its table's family: a rule's
+*region* is its match minus what the earlier rules of the chain take away (terminating
+rules, returns, gotos, and the part of a jump that the called chain terminates).  Because
+a chain treats each packet on its own, the region of a rule at one call site is the region
+over the whole space intersected with what that call site sends in, so the call sites of
+a user chain never need separate work; flattening a base chain (for verdicts and exposure)
+intersects along the call path.
+
+Two views of unknown matches (OpaqueMatch, unresolved sets):
+
+- mode "P" (possible): a rule's own match is its over-approximation, and earlier rules take
+  away only what they certainly take (their under-approximation);
+- mode "D" (definite): own match under-approximated, earlier rules take away all they may.
+
+A region empty in mode P is certainly never reached (definite shadowing).  A packet in a
+mode-D region certainly gets that rule's verdict.  Chains without unknown matches (also
+transitively through jumps) have equal views and are computed once.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Iterable, Optional
+
+from ..model import Chain, Rule, Ruleset, Table, Verdict
+from . import ANY_ADDRESS_V4, ANY_ADDRESS_V6, Exposure, NatRule, Outcome, Packet, RuleResult
+from .compile import Compiled, Domain, FAMILY_NAMES, restrict_box, with_field
+from .space import (CT, DADDR, DPORT, FAMILY, ICMP, IIF, LOCAL, MARK, OIF, PROTOCOL, SADDR,
+                    SPORT, TCP_FLAG_BITS, TCPFLAGS, Box, BoxIndex, box_and, box_contains,
+                    box_sub, box_volume, ct_value, iv_and, iv_size, normalize, points,
+                    space_and, space_sub, space_sub_box, space_volume, CT_BASE)
+
+TERMINAL_KINDS = frozenset({"accept", "drop", "reject", "queue", "dnat", "snat", "masquerade",
+                            "redirect", "opaque"})
+NAT_IN_KINDS = frozenset({"dnat", "redirect"})
+_MAX_COVER_CANDIDATES = 64
+_MAX_EXPOSURE_BOXES = 20000
+_NEW = points(range(4))  # ct base state "new", with or without the virtual dnat/snat
+
+
+@dataclass(eq=False)
+class Entry:
+    """One rule of one chain, compiled."""
+
+    index: int
+    rule: Rule
+    kind: str  # "term" | "return" | "jump" | "goto" | "none"
+    comp: Compiled
+    target: Optional[tuple[int, str]] = None
+
+    @property
+    def verdict(self) -> Optional[Verdict]:
+        return self.rule.verdict
+
+    def effect(self) -> tuple:
+        v = self.rule.verdict
+        if v is None:
+            return ("none",)
+        return (v.kind, v.target, v.to_addresses, v.to_ports)
+
+
+@dataclass(eq=False)
+class Piece:
+    """A box an earlier rule takes away from the rules after it."""
+
+    box: Box
+    entry: Entry
+
+
+@dataclass
+class ChainView:
+    """One chain evaluated in one mode."""
+
+    regions: list[list[Box]]
+    hits: list[list[Piece]]  # the earlier pieces that intersect each rule's own match
+    terminated: list[Box]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Packets a base chain decides through one terminal rule (reached via ``path``)."""
+
+    space: tuple[Box, ...]
+    path: tuple[Rule, ...]
+    entry: Entry
+    unknown: tuple[str, ...] = ()
+
+
+@dataclass
+class _Hook:
+    table: Table
+    chain: Chain
+    key: tuple[int, str]
+
+
+class Evaluation:
+    """All evaluated chains of one ruleset (computed on demand, memoised)."""
+
+    def __init__(self, ruleset: Ruleset) -> None:
+        self.ruleset = ruleset
+        self.domain = Domain(ruleset)
+        self.tables: dict[tuple[int, str], tuple[Table, Chain]] = {}
+        for t_index, table in enumerate(ruleset.tables):
+            if table.family not in ("ip", "ip6", "inet"):
+                continue
+            for chain in table.chains:
+                self.tables.setdefault((t_index, chain.name), (table, chain))
+        self._entries: dict[tuple[int, str], list[Entry]] = {}
+        self._views: dict[tuple[tuple[int, str], str], ChainView] = {}
+        self._pure: dict[tuple[int, str], bool] = {}
+        self._stack: set[tuple[int, str]] = set()
+        self._decisions: dict[tuple[tuple[int, str], str], list[Decision]] = {}
+        self._decision_index: dict[tuple[tuple[int, str], str], BoxIndex] = {}
+        self._effects: dict[tuple[int, str], frozenset] = {}
+
+    # ---------------------------------------------------------------- chains
+
+    def entries(self, key: tuple[int, str]) -> list[Entry]:
+        if key not in self._entries:
+            table, chain = self.tables[key]
+            out = []
+            for i, rule in enumerate(chain.rules):
+                v = rule.verdict
+                target = None
+                if v is None or v.kind == "continue":
+                    kind = "none"
+                elif v.kind in ("jump", "goto"):
+                    kind = v.kind
+                    target = (key[0], v.target or "")
+                    if target not in self.tables:
+                        target = None
+                        kind = "none"
+                elif v.kind == "return":
+                    kind = "return"
+                else:
+                    kind = "term"
+                out.append(Entry(i, rule, kind, self.domain.compile(table.family, rule, table.name),
+                                 target))
+            self._entries[key] = out
+        return self._entries[key]
+
+    def pure(self, key: tuple[int, str]) -> bool:
+        """No unknown match in the chain or in any chain it jumps to."""
+        if key not in self._pure:
+            self._pure[key] = True  # cycles: assume pure while visiting
+            result = True
+            for e in self.entries(key):
+                if not e.comp.pure or (e.target is not None and not self.pure(e.target)):
+                    result = False
+                    break
+            self._pure[key] = result
+        return self._pure[key]
+
+    def view(self, key: tuple[int, str], mode: str = "P") -> ChainView:
+        if mode == "D" and self.pure(key):
+            mode = "P"
+        memo = (key, mode)
+        if memo in self._views:
+            return self._views[memo]
+        if key in self._stack:
+            return ChainView([], [], [])  # a jump cycle: not followed (FW203 reports it)
+        self._stack.add(key)
+        try:
+            result = self._evaluate(key, mode)
+        finally:
+            self._stack.discard(key)
+        self._views[memo] = result
+        return result
+
+    def _evaluate(self, key: tuple[int, str], mode: str) -> ChainView:
+        other = "D" if mode == "P" else "P"
+        index = BoxIndex()
+        regions: list[list[Box]] = []
+        hits_all: list[list[Piece]] = []
+        terminated: list[Box] = []
+        for e in self.entries(key):
+            own = e.comp.boxes if (mode == "P" or e.comp.pure) else ()
+            region = list(own)
+            hits: list[Piece] = []
+            if own and len(index):
+                found: dict[int, Piece] = {}
+                for b in own:
+                    for piece in index.query(b):
+                        found[id(piece)] = piece
+                for piece in sorted(found.values(), key=lambda p: p.entry.index):
+                    if any(box_and(b, piece.box) is not None for b in own):
+                        hits.append(piece)
+                        if region:
+                            region = space_sub_box(region, piece.box)
+            regions.append(region)
+            hits_all.append(hits)
+            # what this rule takes away from the later rules (the other view's certainty)
+            takes = e.comp.boxes if (mode == "D" or e.comp.pure) else ()
+            covers: list[Box] = []
+            if e.kind in ("term", "return"):
+                covers = list(takes)
+                if e.kind == "term":
+                    terminated.extend(region)
+            elif e.kind == "goto":
+                covers = list(takes)
+                if region:
+                    terminated.extend(space_and(region, self.view(e.target, mode).terminated))
+            elif e.kind == "jump":
+                if takes:
+                    covers = space_and(takes, self.view(e.target, other).terminated)
+                if region:
+                    terminated.extend(space_and(region, self.view(e.target, mode).terminated))
+            for c in covers:
+                index.add(c, Piece(c, e))
+        return ChainView(regions, hits_all, terminated)
+
+    def effects(self, key: tuple[int, str]) -> frozenset:
+        """The terminal effects a chain (with the chains it calls) can have."""
+        if key not in self._effects:
+            self._effects[key] = frozenset()
+            out = set()
+            for e in self.entries(key):
+                if e.kind == "term":
+                    out.add(e.effect())
+                elif e.kind in ("jump", "goto"):
+                    out |= self.effects(e.target)
+            self._effects[key] = frozenset(out)
+        return self._effects[key]
+
+    def _piece_effects(self, entry: Entry) -> frozenset:
+        if entry.kind in ("jump", "goto"):
+            return self.effects(entry.target)
+        return frozenset({entry.effect()})
+
+    # ---------------------------------------------------------------- per-rule results
+
+    def rule_results(self) -> tuple[RuleResult, ...]:
+        out = []
+        for key, (table, chain) in self.tables.items():
+            out.extend(self._chain_results(key, table, chain))
+        return tuple(out)
+
+    def _chain_results(self, key, table: Table, chain: Chain) -> Iterable[RuleResult]:
+        view = self.view(key, "P")
+        entries = self.entries(key)
+        later_index: Optional[BoxIndex] = None
+        for e, region, hits in zip(entries, view.regions, view.hits):
+            if not e.comp.boxes:
+                continue
+            common = dict(table=table.name, family=table.family, chain=chain.name,
+                          index=e.index, rule=e.rule)
+            if not region:
+                covering, conflict = self._covering(e, hits)
+                yield RuleResult(**common, shadowed=True, conflict=conflict, covering=covering)
+                continue
+            correlated = self._correlated(e, hits)
+            redundant: tuple[Rule, ...] | None = None
+            if e.kind == "term":
+                if later_index is None:
+                    later_index = BoxIndex()
+                    for other in entries:
+                        for b in other.comp.boxes:
+                            later_index.add(b, Piece(b, other))
+                redundant = self._redundant(e, region, entries, later_index, chain)
+            if redundant is not None or correlated:
+                yield RuleResult(**common, redundant=redundant is not None,
+                                 covering=redundant or (), correlated=correlated)
+
+    def _covering(self, e: Entry, hits: list[Piece]) -> tuple[tuple[Rule, ...], bool]:
+        """The fewest earlier rules that cover ``e`` (greedy), plus one that conflicts."""
+        by_entry: dict[int, tuple[Entry, list[Box]]] = {}
+        for piece in hits[:_MAX_COVER_CANDIDATES * 4]:
+            by_entry.setdefault(id(piece.entry), (piece.entry, []))[1].append(piece.box)
+        groups = list(by_entry.values())[:_MAX_COVER_CANDIDATES]
+        remaining = list(e.comp.boxes)
+        chosen: list[Entry] = []
+        while remaining and groups:
+            best, best_volume = None, 0
+            for group in groups:
+                volume = space_volume(space_and(remaining, group[1]))
+                if volume > best_volume:
+                    best, best_volume = group, volume
+            if best is None:
+                break
+            chosen.append(best[0])
+            groups.remove(best)
+            remaining = space_sub(remaining, best[1])
+        mine = frozenset({e.effect()}) if e.kind == "term" else \
+            (self.effects(e.target) if e.target is not None else frozenset({e.effect()}))
+        differ = [c for c in chosen if self._piece_effects(c) != mine]
+        if not differ:
+            for group in groups:
+                if self._piece_effects(group[0]) != mine:
+                    chosen.append(group[0])
+                    differ.append(group[0])
+                    break
+        chosen.sort(key=lambda c: c.index)
+        return tuple(c.rule for c in chosen), bool(differ)
+
+    def _correlated(self, e: Entry, hits: list[Piece]) -> tuple[Rule, ...]:
+        """Earlier terminal rules with another verdict that overlap ``e`` only in part."""
+        if e.kind != "term":
+            return ()
+        mine = [b for b in (restrict_box(b, CT, _NEW) for b in e.comp.boxes) if b is not None]
+        if not mine:
+            return ()
+        mine_volume = space_volume(mine)
+        out: list[Rule] = []
+        for piece in hits:
+            other = piece.entry
+            if other.kind != "term" or other.effect() == e.effect() or other.rule in out:
+                continue
+            theirs = [b for b in (restrict_box(b, CT, _NEW) for b in other.comp.boxes)
+                      if b is not None]
+            common = space_volume(space_and(mine, theirs))
+            if 0 < common < mine_volume and common < space_volume(theirs):
+                out.append(other.rule)
+        return tuple(out)
+
+    def _redundant(self, e: Entry, region: list[Box], entries: list[Entry], later: BoxIndex,
+                   chain: Chain) -> Optional[tuple[Rule, ...]]:
+        """Later rules (or the policy) giving the same verdict to every packet of ``e``."""
+        rest = list(region)
+        found: dict[int, Piece] = {}
+        for b in rest:
+            for piece in later.query(b):
+                if piece.entry.index > e.index:
+                    found[id(piece)] = piece
+        same: list[Rule] = []
+        for piece in sorted(found.values(), key=lambda p: p.entry.index):
+            if not rest:
+                break
+            other = piece.entry
+            if not any(box_and(b, piece.box) is not None for b in rest):
+                continue
+            if other.kind == "none":
+                continue
+            if other.kind == "term" and other.effect() == e.effect() and other.comp.pure:
+                rest = space_sub_box(rest, piece.box)
+                if other.rule not in same:
+                    same.append(other.rule)
+                continue
+            return None
+        if rest:
+            if chain.policy is None or chain.policy != (e.verdict.kind if e.verdict else None):
+                return None
+            return tuple(same)
+        return tuple(same)
+
+    # ---------------------------------------------------------------- base chains
+
+    def hooks(self, family: str, hook: str, kinds: tuple[str, ...]) -> list[_Hook]:
+        """Base chains of one hook that see packets of ``family``, by priority."""
+        out = []
+        for key, (table, chain) in self.tables.items():
+            if chain.hook != hook or (chain.type or "filter") not in kinds:
+                continue
+            if table.family not in (family, "inet"):
+                continue
+            out.append((chain.priority or 0, key[0], _Hook(table, chain, key)))
+        out.sort(key=lambda x: (x[0], x[1]))
+        return [h for _, _, h in out]
+
+    def decisions(self, key: tuple[int, str], mode: str = "P") -> list[Decision]:
+        """The terminal decisions of a base chain, flattened through jumps and gotos."""
+        memo = (key, mode)
+        if memo not in self._decisions:
+            out: list[Decision] = []
+            self._flatten(key, mode, None, (), out, set())
+            self._decisions[memo] = out
+            index = BoxIndex()
+            for order, decision in enumerate(out):
+                for b in decision.space:
+                    index.add(b, (order, b, decision))
+            self._decision_index[memo] = index
+        return self._decisions[memo]
+
+    def _flatten(self, key, mode, entry_space: Optional[list[Box]], path: tuple[Rule, ...],
+                 out: list[Decision], stack: set) -> None:
+        if key in stack:
+            return
+        stack.add(key)
+        view = self.view(key, mode)
+        for e, region in zip(self.entries(key), view.regions):
+            if not region:
+                continue
+            site = region if entry_space is None else space_and(entry_space, region)
+            if not site:
+                continue
+            if e.kind == "term":
+                unknown = tuple(u for p in path for u in ()) + e.comp.unknown
+                out.append(Decision(tuple(site), path + (e.rule,), e, unknown))
+            elif e.kind in ("jump", "goto"):
+                self._flatten(e.target, mode, site, path + (e.rule,), out, stack)
+        stack.discard(key)
+
+    def _decide(self, key, mode: str, point: tuple[int, ...]) -> Optional[Decision]:
+        self.decisions(key, mode)
+        best = None
+        point_box = tuple(((v, v),) for v in point)
+        for order, b, decision in self._decision_index[(key, mode)].query(point_box):
+            if (best is None or order < best[0]) and box_contains(b, point):
+                best = (order, decision)
+        return best[1] if best else None
+
+    # ---------------------------------------------------------------- one packet
+
+    def encode(self, packet: Packet) -> tuple[int, ...]:
+        """A packet as a point of the space."""
+        d = self.domain
+        flags = sum(TCP_FLAG_BITS.get(f.upper(), 0) for f in packet.tcp_flags)
+        icmp = (packet.icmp_type or 0) * 256
+        state = packet.ct_state.lower()
+        return (0 if packet.family == "ip" else 1, int(packet.local), d.interface_class(packet.iif),
+                0, int(ipaddress.ip_address(packet.saddr)), int(ipaddress.ip_address(packet.daddr)),
+                packet.protocol, packet.sport or 0, packet.dport or 0, icmp, flags,
+                ct_value(state if state in CT_BASE else "new"), d.mark_value(packet.mark))
+
+    def verdict_for(self, packet: Packet) -> Outcome:
+        point = list(self.encode(packet))
+        rules: list[Rule] = []
+        certainty = "definite"
+        original_daddr = point[DADDR]
+        nat_done = False
+        for hook in self.hooks(packet.family, "prerouting", ("filter", "nat", "route")):
+            is_nat = (hook.chain.type == "nat")
+            if is_nat and nat_done:
+                continue
+            decision, sure = self._decide_both(hook, tuple(point))
+            certainty = certainty if sure else "possible"
+            verdict = self._verdict_of(hook, decision)
+            if decision is not None and verdict in NAT_IN_KINDS:
+                v = decision.entry.rule.verdict
+                rules.append(decision.entry.rule)
+                nat_done = True
+                if v.to_addresses and verdict == "dnat":
+                    point[DADDR] = v.to_addresses[0][0]
+                    point[LOCAL] = int(point[DADDR] == original_daddr or _loopback(point[DADDR]))
+                if verdict == "redirect":
+                    point[LOCAL] = 1
+                if v.to_ports:
+                    point[DPORT] = v.to_ports[0][0]
+                point[CT] = point[CT] | 2
+            elif verdict in ("drop", "reject"):
+                if decision is not None:
+                    rules.append(decision.entry.rule)
+                return self._outcome(verdict, "prerouting", point, packet, rules, certainty)
+        hook_name = "input" if point[LOCAL] else "forward"
+        for hook in self.hooks(packet.family, hook_name, ("filter", "route")):
+            decision, sure = self._decide_both(hook, tuple(point))
+            certainty = certainty if sure else "possible"
+            verdict = self._verdict_of(hook, decision)
+            if decision is not None:
+                rules.append(decision.entry.rule)
+            if verdict not in ("accept",):
+                return self._outcome(verdict if verdict in ("drop", "reject") else "drop",
+                                     hook_name, point, packet, rules, certainty)
+        return self._outcome("accept", hook_name, point, packet, rules, certainty)
+
+    def _decide_both(self, hook: _Hook, point: tuple[int, ...]) -> tuple[Optional[Decision], bool]:
+        possible = self._decide(hook.key, "P", point)
+        if self.pure(hook.key):
+            return possible, True
+        definite = self._decide(hook.key, "D", point)
+        same = (possible is None and definite is None) or (
+            possible is not None and definite is not None and possible.path == definite.path)
+        return possible, same
+
+    @staticmethod
+    def _verdict_of(hook: _Hook, decision: Optional[Decision]) -> str:
+        if decision is None:
+            return hook.chain.policy or "accept"
+        kind = decision.entry.rule.verdict.kind
+        return kind if kind in ("accept", "drop", "reject", "dnat", "redirect") else \
+            ("accept" if kind in ("snat", "masquerade") else "drop")
+
+    @staticmethod
+    def _outcome(verdict, hook, point, packet: Packet, rules, certainty) -> Outcome:
+        version = 4 if packet.family == "ip" else 6
+        daddr = str(ipaddress.ip_address(point[DADDR])) if version == 4 else \
+            str(ipaddress.IPv6Address(point[DADDR]))
+        dport = point[DPORT] if packet.dport is not None or point[DPORT] else packet.dport
+        return Outcome(verdict, hook, daddr, dport, tuple(rules), certainty)
+
+    # ---------------------------------------------------------------- NAT rules
+
+    def nat_rules(self) -> tuple[NatRule, ...]:
+        out = []
+        for family in self._families():
+            for hook in self.hooks(family, "prerouting", ("nat",)):
+                for d in self.decisions(hook.key, "P"):
+                    v = d.entry.rule.verdict
+                    if v.kind not in NAT_IN_KINDS:
+                        continue
+                    boxes = [b for b in (restrict_box(b, FAMILY, ((FAMILY_NAMES.index(family),) * 2,))
+                                         for b in d.entry.comp.boxes) if b is not None]
+                    if not boxes:
+                        continue
+                    nat = NatRule(hook.table.name, family, hook.chain.name, d.entry.rule,
+                                  _proj(boxes, PROTOCOL), _proj(boxes, DADDR), _proj(boxes, DPORT),
+                                  _nat_target(v, family))
+                    if nat not in out:
+                        out.append(nat)
+        return tuple(out)
+
+    def _families(self) -> list[str]:
+        fams = set()
+        for table, _ in self.tables.values():
+            fams.update(("ip", "ip6") if table.family == "inet" else (table.family,))
+        return [f for f in FAMILY_NAMES if f in fams]
+
+    # ---------------------------------------------------------------- exposure
+
+    def exposure(self) -> tuple[Exposure, ...]:
+        from .exposure import compute_exposure
+        return compute_exposure(self)
+
+
+def _proj(boxes: list[Box], field: int) -> tuple[tuple[int, int], ...]:
+    return normalize(iv for b in boxes for iv in b[field])
+
+
+def _loopback(addr: int) -> bool:
+    return (addr >> 24) == 127 or addr == 1
+
+
+def _nat_target(v: Verdict, family: str) -> str:
+    def addr(a: int) -> str:
+        return str(ipaddress.ip_address(a)) if family == "ip" else str(ipaddress.IPv6Address(a))
+    addresses = ",".join(addr(lo) if lo == hi else f"{addr(lo)}-{addr(hi)}"
+                         for lo, hi in v.to_addresses)
+    ports = ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in v.to_ports)
+    if v.kind == "redirect":
+        return f"redirect:{ports or 'same port'}"
+    return f"{addresses}{':' + ports if ports else ''}"

@@ -1,0 +1,204 @@
+"""Exposure: the NEW packets from outside that input (directly, or after a REDIRECT/DNAT to
+this host) or forward (after a DNAT to another host) accept, grouped into classes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Optional
+
+from ..model import Rule
+from . import Exposure
+from .compile import FAMILY_NAMES, restrict_box, with_field
+from .space import (CT, DADDR, DPORT, FAMILY, IIF, LOCAL, MARK, PROTOCOL, SADDR, TCPFLAGS, Box,
+                    box_and, box_subset, ct_value, iv_sub, normalize, space_and, space_sub_box)
+
+if TYPE_CHECKING:
+    from .evaluate import Decision, Evaluation
+
+REPORTED_PROTOCOLS = {"ip": (6, 17, 132, 33, 136, 1), "ip6": (6, 17, 132, 33, 136, 58)}
+PORTED = frozenset({6, 17, 132, 33, 136})
+_SYN = ((2, 2),)
+_MAX_PARTS = 20000
+
+# (box, accepting rules, certain?, reasons)
+Part = tuple[Box, tuple[Rule, ...], bool, tuple[str, ...]]
+
+
+def compute_exposure(ev: "Evaluation") -> tuple[Exposure, ...]:
+    """Every exposure class of every family of the ruleset."""
+    classes: dict[tuple, list] = {}
+    labels = ev.domain.if_labels
+    for family in ev._families():
+        new = ct_value("new")
+        start = with_field(with_field(with_field(ev.domain.universe(family), CT, ((new, new),)),
+                                      TCPFLAGS, _SYN), MARK, ((0, 0),))
+        dnats = _dnat_decisions(ev, family)
+        local_start = restrict_box(start, LOCAL, ((1, 1),))
+        for box, rules, certain, reasons in _accept_parts(ev, family, "input", [local_start]):
+            for plain in _minus_dnat(box, dnats):
+                _add(classes, labels, "input", family, plain, plain, rules, (), certain, reasons)
+        for decision, certain_nat in dnats:
+            _expose_dnat(ev, family, start, decision, certain_nat, classes, labels)
+    by_ports: dict[tuple, list] = {}
+    for key, ports in classes.items():
+        merged = key[:5] + (normalize(ports),) + key[6:]
+        by_ports.setdefault(merged, []).extend(key[5])
+    out = []
+    for key, sources in by_ports.items():
+        hook, family, protocol, internal_ports, internal_addresses, ports, interfaces, \
+            certainty, reason, rules, nat_rules = key
+        out.append(Exposure(hook, family, protocol, ports if protocol in PORTED else (),
+                            internal_ports, internal_addresses, normalize(sources), interfaces,
+                            certainty, reason, rules, nat_rules))
+    out.sort(key=lambda x: (x.hook != "input", x.family, x.protocol, x.ports, x.sources))
+    return tuple(out)
+
+
+def _dnat_decisions(ev: "Evaluation", family: str) -> list[tuple["Decision", bool]]:
+    out = []
+    for hook in ev.hooks(family, "prerouting", ("nat",)):
+        definite = {d.path: d for d in ev.decisions(hook.key, "D")}
+        for d in ev.decisions(hook.key, "P"):
+            if d.entry.rule.verdict.kind in ("dnat", "redirect"):
+                other = definite.get(d.path)
+                out.append((d, other is not None and other.space == d.space))
+        break  # the first nat chain that translates wins; later ones are not consulted
+    return out
+
+
+def _minus_dnat(box: Box, dnats: list[tuple["Decision", bool]]) -> list[Box]:
+    rest = [box]
+    for decision, _ in dnats:
+        for b in decision.space:
+            if rest and box_and(box, b) is not None:
+                rest = space_sub_box(rest, b)
+    return rest
+
+
+def _expose_dnat(ev: "Evaluation", family: str, start: Box, decision: "Decision",
+                 certain_nat: bool, classes: dict, labels: tuple[str, ...]) -> None:
+    verdict = decision.entry.rule.verdict
+    for original in decision.space:
+        box = box_and(original, start)
+        if box is None:
+            continue
+        image = box
+        new_addresses = verdict.kind == "dnat" and bool(verdict.to_addresses)
+        if new_addresses:
+            image = with_field(image, DADDR, normalize(verdict.to_addresses))
+            loopback = all(lo >> 24 == 127 for lo, _ in verdict.to_addresses) if family == "ip" \
+                else all(lo == hi == 1 for lo, hi in verdict.to_addresses)
+            image = with_field(image, LOCAL, ((1, 1),) if loopback else ((0, 0),))
+        if verdict.kind == "redirect":
+            image = with_field(image, LOCAL, ((1, 1),))
+        if verdict.to_ports:
+            image = with_field(image, DPORT, normalize(verdict.to_ports))
+        dnat_state = ct_value("new", dnat=True)
+        image = with_field(image, CT, ((dnat_state, dnat_state),))
+        for hook, local in (("input", 1), ("forward", 0)):
+            part = restrict_box(image, LOCAL, ((local, local),))
+            if part is None:
+                continue
+            for accepted, rules, certain, reasons in _accept_parts(ev, family, hook, [part]):
+                before = accepted
+                if new_addresses:
+                    before = with_field(before, DADDR, box[DADDR])
+                if verdict.to_ports:
+                    before = with_field(before, DPORT, box[DPORT])
+                _add(classes, labels, hook, family, before, accepted, rules, (decision.entry.rule,),
+                     certain and certain_nat, reasons + decision.unknown,
+                     internal_ports=bool(verdict.to_ports), internal_addresses=new_addresses)
+
+
+def _accept_parts(ev: "Evaluation", family: str, hook_name: str, space: list[Box]) -> list[Part]:
+    """The parts of ``space`` that every filter base chain of the hook accepts."""
+    parts: list[Part] = [(b, (), True, ()) for b in space]
+    for hook in ev.hooks(family, hook_name, ("filter", "route")):
+        decisions = ev.decisions(hook.key, "P")
+        index = ev._decision_index[(hook.key, "P")]
+        pure = ev.pure(hook.key)
+        definite = {} if pure else {d.path: d for d in ev.decisions(hook.key, "D")}
+        policy_accept = (hook.chain.policy or "accept") == "accept"
+        new_parts: list[Part] = []
+        for box, rules, certain, reasons in parts:
+            found = sorted(((order, b, d) for order, b, d in index.query(box)
+                            if box_and(box, b) is not None), key=lambda x: x[0])
+            rest = [box]
+            for order, b, d in found:
+                if not rest:
+                    break
+                pieces = space_and(rest, [b])
+                if not pieces:
+                    continue
+                rest = space_sub_box(rest, b)
+                if d.entry.rule.verdict.kind != "accept":
+                    continue
+                sure = pure or _within(pieces, definite.get(d.path))
+                extra = () if sure else _chain_unknowns(ev, hook.key)
+                for p in pieces:
+                    new_parts.append((p, rules + (d.entry.rule,), certain and sure,
+                                      reasons + extra))
+                if len(new_parts) > _MAX_PARTS:
+                    break
+            if policy_accept:
+                sure = pure
+                extra = () if sure else _chain_unknowns(ev, hook.key)
+                new_parts.extend((p, rules, certain and sure, reasons + extra) for p in rest)
+        parts = new_parts[:_MAX_PARTS]
+    return parts
+
+
+def _within(pieces: list[Box], definite: Optional["Decision"]) -> bool:
+    if definite is None:
+        return False
+    rest = list(pieces)
+    for b in definite.space:
+        rest = space_sub_box(rest, b)
+        if not rest:
+            return True
+    return not rest
+
+
+def _chain_unknowns(ev: "Evaluation", key) -> tuple[str, ...]:
+    out: list[str] = []
+    stack = [key]
+    seen = set()
+    while stack:
+        k = stack.pop()
+        if k in seen:
+            continue
+        seen.add(k)
+        for e in ev.entries(k):
+            out.extend(u for u in e.comp.unknown if u not in out)
+            if e.target is not None:
+                stack.append(e.target)
+    return tuple(out)
+
+
+def _add(classes: dict, labels: tuple[str, ...], hook: str, family: str, before: Box,
+         after: Box, rules: tuple[Rule, ...], nat_rules: tuple[Rule, ...], certain: bool,
+         reasons: tuple[str, ...], internal_ports: bool = False,
+         internal_addresses: bool = False) -> None:
+    protocols = before[PROTOCOL]
+    sources = before[SADDR]
+    interfaces = _interfaces(labels, before[IIF])
+    reason = "; ".join(dict.fromkeys(reasons)) if not certain else ""
+    for protocol in REPORTED_PROTOCOLS[family]:
+        if not any(lo <= protocol <= hi for lo, hi in protocols):
+            continue
+        key = (hook, family, protocol,
+               after[DPORT] if internal_ports and protocol in PORTED else None,
+               after[DADDR] if internal_addresses else None,
+               sources, interfaces, "definite" if certain else "possible", reason, rules, nat_rules)
+        classes.setdefault(key, []).extend(before[DPORT] if protocol in PORTED else ())
+
+
+def _interfaces(labels: tuple[str, ...], values) -> Optional[tuple[str, ...]]:
+    """None for any interface; else the names (``eth*`` a prefix, ``!lo`` all but lo)."""
+    everything = ((0, len(labels) - 1),)
+    if values == everything:
+        return None
+    inside = [labels[i] for lo, hi in values for i in range(lo, hi + 1)]
+    missing = [labels[i] for lo, hi in iv_sub(everything, values) for i in range(lo, hi + 1)]
+    if len(missing) < len(inside):
+        return tuple("!" + m for m in missing)
+    return tuple(inside)
