@@ -1,0 +1,1091 @@
+"""One nft rule (the text of a LINE token) -> model matches, statements and verdicts.
+
+Lark reads the block structure; the inside of a rule is read here with one regular
+expression and a small recursive reader, because that keeps 100k-rule files fast.  Values
+are read by the type of the expression they are compared with (nft_exprs, nft_values).
+
+A rule that holds a disjunction the model cannot say in one rule -- a verdict map
+(``tcp dport vmap { 22 : accept, 80 : drop }``) or an anonymous set of concatenations --
+becomes one model Rule per element, all sharing the rule's span and text, ordered by key:
+the keys are disjoint, so first-match order among them does not matter.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from ..model import (AddressMatch, CtStateMatch, FamilyMatch, IcmpTypeMatch, InterfaceMatch,
+                     MarkMatch, NamedSet, OpaqueMatch, PortMatch, ProtocolMatch, SetMatch,
+                     Statement, TcpFlagsMatch, Verdict, match_sort_key)
+from . import nft_values as V
+from .nft_exprs import (BRIDGE_META, CT_DIRECTIONAL, CT_KEYS, FAMILY_OF_HEADER, IP_OPTION_FIELDS,
+                        IP_OPTIONS, L4_OF, META_KEYS, META_UNQUALIFIED, NAT_STATEMENTS, PAYLOAD,
+                        RAW_BASES, SCTP_CHUNK_FIELDS, SCTP_CHUNKS, TCP_OPTION_FIELDS, TCP_OPTIONS,
+                        TUNNELS, VERDICTS)
+
+_TOKEN = re.compile(r'[ \t\r\n\f]+|\\\n|#[^\n]*|(?P<s>"(?:[^"\\\n]|\\.)*")'
+                    r'|(?P<p>!=|==|<=|>=|<<|>>|[{}(),;<>&|^=!])|(?P<w>[^\s{}(),;"!=<>&|^#]+)'
+                    r'|(?P<bad>.)')
+
+
+@dataclass(frozen=True, slots=True)
+class Tok:
+    kind: str  # "w" word, "s" string, "p" punctuation
+    text: str
+    offset: int
+
+
+class RuleProblem(Exception):
+    """Bad rule text: message, offset into the rule text, what was expected."""
+
+    def __init__(self, message: str, offset: int, expected: tuple[str, ...] = (),
+                 found: str = "") -> None:
+        super().__init__(message)
+        self.offset = offset
+        self.expected = expected
+        self.found = found
+
+
+def tokenize(text: str) -> list[Tok]:
+    """Split rule text into words, strings and punctuation."""
+    toks = []
+    for m in _TOKEN.finditer(text):
+        kind = m.lastgroup
+        if kind is None:
+            continue
+        if kind == "bad":
+            raise RuleProblem(f"unexpected character {m.group()!r}", m.start(), found=m.group())
+        raw = m.group()
+        toks.append(Tok(kind[0], raw, m.start()))
+    return toks
+
+
+def expand_defines(toks: list[Tok], defines: dict[str, list[Tok]]) -> list[Tok]:
+    """Replace ``$name`` by the define's tokens (defines are stored already expanded)."""
+    if not any(t.kind == "w" and "$" in t.text for t in toks):
+        return toks
+    out: list[Tok] = []
+    for tok in toks:
+        if tok.kind == "w" and tok.text.startswith("$"):
+            name = tok.text[1:]
+            if name not in defines:
+                raise RuleProblem(f"undefined variable ${name}", tok.offset, found=tok.text)
+            out.extend(Tok(t.kind, t.text, tok.offset) for t in defines[name])
+        elif tok.kind == "w" and "$" in tok.text:
+            raise RuleProblem(f"cannot read {tok.text!r}: a variable inside a word",
+                              tok.offset, found=tok.text)
+        else:
+            out.append(tok)
+    return out
+
+
+@dataclass
+class RuleContext:
+    """What a rule needs to know about where it is."""
+
+    family: str
+    chain_type: Optional[str] = None
+    hook: Optional[str] = None
+    sets: dict[str, NamedSet] = field(default_factory=dict)
+    span_of: Callable[[int, int], object] = lambda start, end: None
+
+
+@dataclass
+class RuleParts:
+    """A rule read: shared matches and statements, and its branches (extra matches, verdict)."""
+
+    matches: list = field(default_factory=list)
+    statements: list = field(default_factory=list)
+    verdict: Optional[Verdict] = None
+    comment: Optional[str] = None
+    branches: list = field(default_factory=lambda: [([], None)])
+
+
+@dataclass
+class _Field:
+    """One part of a left-hand side: header, field and value type (``tcp``, ``dport``)."""
+
+    header: str
+    name: str
+    kind: str
+    text: str
+
+
+@dataclass
+class _Expr:
+    fields: list
+    start: int
+    end: int
+    text: str
+    mask: Optional[str] = None
+
+
+@dataclass
+class _Elem:
+    """A constant in a right-hand side: the words of each concatenated part, a map value."""
+
+    parts: list  # list[str]
+    value: Optional[list] = None  # map value tokens
+    offset: int = 0
+
+
+_REL_OPS = {"==": "==", "!=": "!=", "<": "<", ">": ">", "<=": "<=", ">=": ">=",
+            "eq": "==", "ne": "!=", "lt": "<", "gt": ">", "le": "<=", "ge": ">="}
+_MASK_OPS = {"&": "&", "|": "|", "^": "^", "<<": "<<", ">>": ">>", "and": "&", "or": "|",
+             "xor": "^", "lshift": "<<", "rshift": ">>"}
+_STATEMENT_WORDS = frozenset({"counter", "log", "limit", "quota", "notrack", "comment", "flow",
+                              "dup", "fwd", "synproxy", "tproxy", "xt", "last", "add", "update",
+                              "delete", "set", "masquerade", "redirect", "dnat", "snat", "meta",
+                              "ct", "ip", "ip6", "tcp", "udp"})
+_NAT_FLAGS = frozenset({"persistent", "random", "fully-random", "netmap", "prefix"})
+
+
+class RuleReader:
+    """Reads the tokens of one rule."""
+
+    def __init__(self, toks: list[Tok], ctx: RuleContext, text: str) -> None:
+        self.toks = toks
+        self.pos = 0
+        self.ctx = ctx
+        self.text = text
+        self.parts = RuleParts()
+
+    # ------------------------------------------------------------------ token helpers
+
+    def peek(self, ahead: int = 0) -> Optional[Tok]:
+        index = self.pos + ahead
+        return self.toks[index] if index < len(self.toks) else None
+
+    def word(self, ahead: int = 0) -> str:
+        tok = self.peek(ahead)
+        return tok.text if tok is not None and tok.kind != "s" else ""
+
+    def take(self) -> Tok:
+        tok = self.peek()
+        if tok is None:
+            raise RuleProblem("unexpected end of rule", len(self.text), found="end of line")
+        self.pos += 1
+        return tok
+
+    def expect(self, *words: str) -> Tok:
+        tok = self.peek()
+        if tok is None or tok.text not in words:
+            self.fail(f"expected {' or '.join(words)}", words)
+        return self.take()
+
+    def fail(self, message: str, expected: tuple[str, ...] = ()):
+        tok = self.peek()
+        if tok is None:
+            raise RuleProblem(message + ", found end of rule", len(self.text), expected,
+                              "end of line")
+        raise RuleProblem(f"{message}, found {tok.text!r}", tok.offset, expected, tok.text)
+
+    def take_value_word(self, what: str) -> str:
+        tok = self.peek()
+        if tok is None or tok.kind == "p":
+            self.fail(f"expected {what}")
+        self.pos += 1
+        return tok.text[1:-1] if tok.kind == "s" else tok.text
+
+    def span(self, start: int, end: int):
+        return self.ctx.span_of(start, end)
+
+    def end_of(self, index: int) -> int:
+        tok = self.toks[index - 1]
+        return tok.offset + len(tok.text)
+
+    # ------------------------------------------------------------------ rule
+
+    def read(self) -> RuleParts:
+        if not self.toks:
+            raise RuleProblem("empty rule", 0)
+        while self.peek() is not None:
+            tok = self.peek()
+            if tok.kind == "p":
+                if tok.text == ";":
+                    self.pos += 1
+                    continue
+                self.fail("expected a match or a statement")
+            if self.parts.verdict is not None and tok.text not in ("comment", "counter", "log"):
+                self.fail("nothing may follow a verdict but a comment")
+            word = tok.text
+            if word in VERDICTS:
+                self.read_verdict()
+            elif word in NAT_STATEMENTS:
+                self.read_nat()
+            elif word in _SIMPLE_STATEMENTS:
+                _SIMPLE_STATEMENTS[word](self)
+            elif word in ("add", "update", "delete") and self.word(1).startswith("@"):
+                self.read_set_update()
+            else:
+                self.read_expression_statement()
+        return self.parts
+
+    def add_statement(self, kind: str, start_index: int, options=()) -> None:
+        start = self.toks[start_index].offset
+        end = self.end_of(self.pos)
+        self.parts.statements.append(Statement(kind, tuple(options), self.span(start, end),
+                                               self.text[start:end]))
+
+    def set_verdict(self, verdict_kind: str, start_index: int, **kw) -> None:
+        start = self.toks[start_index].offset
+        self.parts.verdict = Verdict(verdict_kind, span=self.span(start, self.end_of(self.pos)),
+                                     **kw)
+
+    # ------------------------------------------------------------------ verdicts
+
+    def read_verdict(self) -> None:
+        start = self.pos
+        word = self.take().text
+        if word in ("jump", "goto"):
+            target = self.take_value_word("a chain name")
+            self.set_verdict(word, start, target=target)
+        elif word == "queue":
+            options = []
+            while self.word() in ("num", "to", "flags", "bypass", "fanout"):
+                key = self.take().text
+                if key in ("bypass", "fanout"):
+                    options.append((key,))
+                    continue
+                options.append((key, self.read_list_text()))
+            self.set_verdict("queue", start, options=tuple(options))
+        elif word == "reject":
+            self.set_verdict("reject", start, options=self.read_reject())
+        else:
+            self.set_verdict(word, start)
+
+    def read_reject(self) -> tuple:
+        if self.word() != "with":
+            return ()
+        self.take()
+        kind = self.expect("icmp", "icmpv6", "icmpx", "tcp").text
+        if kind == "tcp":
+            self.expect("reset")
+            return (("reject-with", "tcp-reset"),)
+        if self.word() == "type":
+            self.take()
+        code = self.take_value_word("a reject code")
+        names = {"icmp": V.ICMP_CODES, "icmpv6": V.ICMPV6_CODES,
+                 "icmpx": dict.fromkeys(V.ICMPX_CODES, 0)}[kind]
+        if code not in names:
+            V.parse_int(code, 8)
+        family = self.ctx.family
+        if (kind == "icmp" and family == "ip6") or (kind == "icmpv6" and family == "ip"):
+            raise RuleProblem(f"reject with {kind} is not possible in a {family} table",
+                              self.toks[self.pos - 1].offset)
+        default = {"ip": ("icmp", "port-unreachable"), "ip6": ("icmpv6", "port-unreachable"),
+                   "inet": ("icmpx", "port-unreachable"),
+                   "bridge": ("icmpx", "port-unreachable")}.get(family)
+        if default == (kind, code):
+            return ()
+        prefix = {"icmp": "icmp-", "icmpv6": "icmp6-", "icmpx": "icmpx-"}[kind]
+        return (("reject-with", prefix + code),)
+
+    def read_nat(self) -> None:
+        start = self.pos
+        kind = self.take().text
+        if self.ctx.chain_type not in (None, "nat"):
+            raise RuleProblem(f"{kind} is only possible in a chain of type nat",
+                              self.toks[start].offset, found=kind)
+        family = self.ctx.family
+        if self.word() in ("ip", "ip6"):
+            family = self.take().text
+            if self.ctx.family not in ("inet", family):
+                raise RuleProblem(f"{kind} {family} in a {self.ctx.family} table",
+                                  self.toks[start].offset)
+        addresses: tuple = ()
+        ports: tuple = ()
+        options: list = []
+        if self.word() == "to" or (kind in ("dnat", "snat") and self.peek() is not None
+                                   and self.word() not in _NAT_FLAGS):
+            if self.word() == "to":
+                self.take()
+            elif kind in ("dnat", "snat"):
+                self.fail(f"expected 'to' after {kind}", ("to",))
+            target_start = self.pos
+            if self._simple_nat_target():
+                addresses, ports = self._nat_address(self.take().text, kind, family)
+            else:
+                self.read_expression()
+                if self.word() == "map":
+                    self.take()
+                    self.read_value()
+                options.append(("to", self.text[self.toks[target_start].offset:
+                                                self.end_of(self.pos)]))
+        elif kind in ("dnat", "snat"):
+            self.fail(f"expected 'to' after {kind}", ("to",))
+        while self.word() in _NAT_FLAGS:
+            flags = self.read_list_text()
+            options.append(("flags", flags))
+        self.set_verdict(kind, start, to_addresses=addresses, to_ports=ports,
+                         options=tuple(options))
+
+    def _simple_nat_target(self) -> bool:
+        tok = self.peek()
+        if tok is None or tok.kind != "w":
+            return False
+        nxt = self.peek(1)
+        return tok.text[:1] in "0123456789:[" and not (
+            nxt is not None and nxt.kind == "w" and nxt.text in (".", "map"))
+
+    def _nat_address(self, text: str, kind: str, family: str) -> tuple:
+        offset = self.toks[self.pos - 1].offset
+        try:
+            address, port_text = _split_address_port(text, family)
+            ports = (V.port_range(port_text),) if port_text else ()
+            if not address:
+                return (), ports
+            if kind in ("masquerade", "redirect"):
+                raise V.ValueProblem(f"{kind} takes only ports")
+            interval = V.ipv6_interval(address) if family == "ip6" or ":" in address \
+                else V.ipv4_interval(address)
+            return (interval,), ports
+        except V.ValueProblem as exc:
+            raise RuleProblem(str(exc), offset, found=text) from None
+
+    # ------------------------------------------------------------------ statements
+
+    def read_counter(self) -> None:
+        start = self.pos
+        self.take()
+        options = []
+        if self.word() == "name":
+            self.take()
+            options.append(("name", self.take_value_word("a counter name")))
+        while self.word() in ("packets", "bytes"):
+            self.take()
+            V.parse_int(self.take_value_word("a number"), 64)
+        self.add_statement("counter", start, options)
+
+    def read_log(self) -> None:
+        start = self.pos
+        self.take()
+        options = []
+        while self.word() in ("prefix", "level", "group", "snaplen", "queue-threshold", "flags"):
+            key = self.take().text
+            if key == "flags":
+                options.append((key, self.read_list_text()))
+            else:
+                value = self.take_value_word(f"a log {key}")
+                if key == "level" and value not in ("emerg", "alert", "crit", "err", "warn",
+                                                    "notice", "info", "debug", "audit"):
+                    raise RuleProblem(f"unknown log level {value!r}",
+                                      self.toks[self.pos - 1].offset, found=value)
+                if key == "level" and value == "warn":
+                    continue
+                options.append((key, value))
+        self.add_statement("log", start, sorted(options))
+
+    def read_limit(self) -> None:
+        start = self.pos
+        self.take()
+        if self.word() == "name":
+            self.take()
+            self.add_statement("limit", start, (("name", self.take_value_word("a name")),))
+            return
+        self.expect("rate")
+        words = []
+        while self.peek() is not None and self.peek().kind == "w" and (
+                self.word() in ("over", "until", "burst", "packets", "bytes", "kbytes",
+                                "mbytes") or self.word()[:1].isdigit()
+                or self.word()[:1] == "/"):
+            words.append(self.take().text)
+        if not words:
+            self.fail("expected a rate")
+        self.add_statement("limit", start, (("rate", " ".join(words)),))
+
+    def read_quota(self) -> None:
+        start = self.pos
+        self.take()
+        if self.word() == "name":
+            self.take()
+            self.add_statement("quota", start, (("name", self.take_value_word("a name")),))
+            return
+        words = []
+        while self.peek() is not None and self.peek().kind == "w" and (
+                self.word() in ("over", "until", "used", "bytes", "kbytes", "mbytes", "gbytes")
+                or self.word()[:1].isdigit()):
+            words.append(self.take().text)
+        self.add_statement("quota", start, (("quota", " ".join(words)),))
+
+    def read_notrack(self) -> None:
+        start = self.pos
+        self.take()
+        self.add_statement("notrack", start)
+
+    def read_comment(self) -> None:
+        self.take()
+        tok = self.take()
+        if tok.kind != "s" and tok.kind != "w":
+            raise RuleProblem("expected a comment string", tok.offset, ("string",), tok.text)
+        self.parts.comment = tok.text[1:-1] if tok.kind == "s" else tok.text
+
+    def read_opaque_statement(self) -> None:
+        """``flow add @ft``, ``dup to``, ``fwd to``, ``synproxy``, ``tproxy``, ``last``, ``xt``."""
+        start = self.pos
+        word = self.take().text
+        if word == "tproxy":
+            if self.ctx.hook not in (None, "prerouting"):
+                raise RuleProblem("tproxy is only possible in a prerouting chain",
+                                  self.toks[start].offset)
+        while self.peek() is not None:
+            tok = self.peek()
+            if tok.kind == "w" and (tok.text in VERDICTS or tok.text in _SIMPLE_STATEMENTS
+                                    or tok.text in NAT_STATEMENTS) and tok.text != "counter" \
+                    or tok.text == ";":
+                break
+            if tok.text == "{":
+                self.read_value()
+            else:
+                self.pos += 1
+        self.add_statement("opaque", start)
+
+    def read_set_update(self) -> None:
+        start = self.pos
+        self.take()
+        self.take()
+        self.expect("{")
+        self.pos -= 1
+        self.skip_braces()
+        self.add_statement("opaque", start)
+
+    def skip_braces(self) -> None:
+        depth = 0
+        while True:
+            tok = self.take()
+            if tok.text == "{":
+                depth += 1
+            elif tok.text == "}":
+                depth -= 1
+                if depth == 0:
+                    return
+
+    # ------------------------------------------------------------------ expressions
+
+    def read_expression_statement(self) -> None:
+        start = self.pos
+        expr = self.read_expression()
+        word = self.word()
+        if word == "set":
+            self.take()
+            value_start = self.pos
+            self.read_set_value()
+            kind = "opaque"
+            if expr.fields[0].name == "mark" and len(expr.fields) == 1:
+                kind = "ctmark" if expr.fields[0].header == "ct" else "mark"
+            value = self.text[self.toks[value_start].offset:self.end_of(self.pos)]
+            self.add_statement(kind, start, (("set", value),))
+            return
+        if word == "vmap":
+            self.take()
+            self.read_vmap(expr)
+            return
+        op = "=="
+        if self.peek() is not None and self.peek().text in _REL_OPS and (
+                self.peek().kind == "p" or self.peek(1) is not None):
+            op = _REL_OPS[self.take().text]
+        value_start = self.pos
+        if self.peek() is None or (self.peek().kind == "w" and self.word() in VERDICTS
+                                   and self.word() not in ("reject", "queue")):
+            if expr.fields[0].kind not in ("bool", "flags_any"):
+                self.fail(f"expected a value for {expr.text}")
+        value = self.read_value()
+        self.add_match(expr, op, value, self.toks[start].offset, self.end_of(self.pos),
+                       value_start)
+
+    def read_expression(self) -> _Expr:
+        start = self.pos
+        fields = [self.read_primary()]
+        while self.word() == "." and self.peek().kind == "w":
+            self.take()
+            fields.append(self.read_primary())
+        mask = None
+        while self.peek() is not None and self.peek().text in _MASK_OPS and not (
+                self.peek().kind == "w" and self.peek(1) is None):
+            op = _MASK_OPS[self.take().text]
+            operand = self.read_operand_text()
+            mask = f"{mask or ''}{op} {operand}".strip()
+        text = self.text[self.toks[start].offset:self.end_of(self.pos)]
+        return _Expr(fields, self.toks[start].offset, self.end_of(self.pos), text, mask)
+
+    def read_operand_text(self) -> str:
+        start = self.pos
+        if self.word() == "(":
+            depth = 0
+            while True:
+                tok = self.take()
+                depth += tok.text == "("
+                depth -= tok.text == ")"
+                if depth == 0:
+                    break
+        else:
+            self.take_value_word("a value")
+            while self.word() in ("|", ","):
+                self.take()
+                self.take_value_word("a value")
+        return self.text[self.toks[start].offset:self.end_of(self.pos)]
+
+    def read_primary(self) -> _Field:
+        tok = self.peek()
+        if tok is None or tok.kind != "w":
+            self.fail("expected an expression")
+        word = tok.text
+        start = self.pos
+        self.pos += 1
+        family = self.ctx.family
+        if word in PAYLOAD:
+            header_family = FAMILY_OF_HEADER.get(word)
+            if header_family and family in ("ip", "ip6") and header_family != family:
+                raise RuleProblem(f"{word} expression in a {family} table", tok.offset,
+                                  found=word)
+            if family == "arp" and word not in ("arp", "ether", "vlan"):
+                raise RuleProblem(f"{word} expression in an arp table", tok.offset, found=word)
+            if word == "rt" and self.word() in ("classid", "nexthop", "mtu", "ipsec", "ip",
+                                                "ip6"):
+                return self.read_route(start)
+            if word in TUNNELS and self.word() in PAYLOAD and self.word() not in PAYLOAD[word]:
+                inner = self.read_primary()
+                return _Field(word + " " + inner.header, inner.name, "any", self._text(start))
+            if word == "tcp" and self.word() == "option":
+                return self.read_option(start, "tcp", TCP_OPTIONS, TCP_OPTION_FIELDS)
+            if word == "ip" and self.word() == "option":
+                return self.read_option(start, "ip", IP_OPTIONS, IP_OPTION_FIELDS)
+            if word == "sctp" and self.word() == "chunk":
+                return self.read_option(start, "sctp", SCTP_CHUNKS, SCTP_CHUNK_FIELDS)
+            if word == "arp" and self.word() in ("saddr", "daddr"):
+                name = self.take().text
+                kind = self.expect("ip", "ether").text
+                return _Field("arp", name, "ipv4_addr" if kind == "ip" else "ether_addr",
+                              self._text(start))
+            name = self.word()
+            fields = PAYLOAD[word]
+            if name not in fields:
+                if word in ("hbh", "frag", "dst", "mh", "srh", "rt") and name in (
+                        "exists", "missing"):
+                    return _Field(word, "exists", "bool", self._text(start))
+                self.fail(f"unknown {word} field", tuple(sorted(fields)))
+            self.pos += 1
+            return _Field(word, name, fields[name], self._text(start))
+        if word == "meta":
+            key = self.word()
+            if key not in META_KEYS:
+                self.fail("unknown meta key", tuple(sorted(META_KEYS)))
+            self.pos += 1
+            return self._meta(key, start)
+        if word in META_UNQUALIFIED:
+            return self._meta(word, start)
+        if word == "ct":
+            return self.read_ct(start)
+        if word == "fib":
+            return self.read_fib(start)
+        if word in RAW_BASES:
+            for _ in range(2):
+                self.expect(",")
+                V.parse_int(self.take_value_word("a number"), 32)
+            return _Field("raw", word, "any", self._text(start))
+        if word == "exthdr":
+            self.expect("hbh", "rt", "frag", "dst", "mh", "srh")
+            return _Field("exthdr", "exists", "bool", self._text(start))
+        if word == "socket":
+            key = self.expect("transparent", "mark", "wildcard", "cgroupv2").text
+            if key == "cgroupv2":
+                self.expect("level")
+                V.parse_int(self.take_value_word("a level"), 8)
+            return _Field("socket", key, "any", self._text(start))
+        if word == "osf":
+            if self.word() == "ttl":
+                self.take()
+                self.expect("loose", "skip")
+            self.expect("name", "version")
+            return _Field("osf", "name", "any", self._text(start))
+        if word == "ipsec":
+            self.expect("in", "out")
+            if self.word() == "spnum":
+                self.take()
+                V.parse_int(self.take_value_word("a number"), 8)
+            key = self.expect("reqid", "spi", "ip", "ip6").text
+            if key in ("ip", "ip6"):
+                self.expect("saddr", "daddr")
+            return _Field("ipsec", key, "any", self._text(start))
+        if word in ("numgen", "jhash", "symhash"):
+            return self.read_hash(word, start)
+        if word == "tunnel":
+            self.expect("id", "path")
+            return _Field("tunnel", "id", "any", self._text(start))
+        self.pos = start
+        self.fail("expected a match or a statement")
+        raise AssertionError
+
+    def _text(self, start: int) -> str:
+        return self.text[self.toks[start].offset:self.end_of(self.pos)]
+
+    def _meta(self, key: str, start: int) -> _Field:
+        if key in BRIDGE_META and self.ctx.family != "bridge":
+            raise RuleProblem(f"meta {key} exists only in the bridge family",
+                              self.toks[start].offset, found=key)
+        return _Field("meta", key, META_KEYS[key], self._text(start))
+
+    def read_route(self, start: int) -> _Field:
+        if self.word() in ("ip", "ip6"):
+            self.take()
+            self.expect("nexthop")
+        else:
+            key = self.take().text
+            if key == "nexthop" and self.ctx.family == "inet":
+                raise RuleProblem("rt nexthop needs ip or ip6 in an inet table",
+                                  self.toks[start].offset)
+        return _Field("rt", "route", "any", self._text(start))
+
+    def read_option(self, start: int, header: str, names, field_names) -> _Field:
+        self.take()
+        name = self.word()
+        if name.startswith("@") or name.isdigit():
+            self.take()
+            while self.word() == ",":
+                self.take()
+                self.take_value_word("a number")
+            return _Field(header, "option", "any", self._text(start))
+        if name not in names:
+            self.fail(f"unknown {header} option", tuple(sorted(names)))
+        self.take()
+        if self.word() in field_names:
+            self.take()
+            return _Field(header, "option", "any", self._text(start))
+        return _Field(header, "option", "bool_or_any", self._text(start))
+
+    def read_ct(self, start: int) -> _Field:
+        direction = None
+        if self.word() in ("original", "reply"):
+            direction = self.take().text
+        key = self.word()
+        if key in ("ip", "ip6"):
+            self.take()
+            name = self.expect("saddr", "daddr").text
+            if direction is None:
+                self.fail("ct ip saddr needs original or reply")
+            kind = "ipv4_addr" if key == "ip" else "ipv6_addr"
+            return _Field("ct", name, kind, self._text(start))
+        if key not in CT_KEYS:
+            self.fail("unknown ct key", tuple(sorted(CT_KEYS)))
+        self.take()
+        if key == "count" and self.word() == "over":
+            self.take()
+        if direction is not None and key not in CT_DIRECTIONAL:
+            raise RuleProblem(f"ct {key} has no direction", self.toks[start].offset)
+        if key in ("saddr", "daddr") and direction is None:
+            raise RuleProblem(f"ct {key} needs original or reply", self.toks[start].offset)
+        return _Field("ct", key, CT_KEYS[key], self._text(start))
+
+    def read_fib(self, start: int) -> _Field:
+        while True:
+            self.expect("saddr", "daddr", "mark", "iif", "oif")
+            if self.word() != ".":
+                break
+            self.take()
+        self.expect("oif", "oifname", "type")
+        return _Field("fib", "fib", "any", self._text(start))
+
+    def read_hash(self, word: str, start: int) -> _Field:
+        if word == "numgen":
+            self.expect("inc", "random")
+        elif word == "jhash":
+            self.read_expression()
+        self.expect("mod")
+        V.parse_int(self.take_value_word("a modulus"), 32)
+        while self.word() in ("seed", "offset"):
+            self.take()
+            V.parse_int(self.take_value_word("a number"), 32)
+        return _Field(word, "hash", "any", self._text(start))
+
+    # ------------------------------------------------------------------ values
+
+    def read_value(self) -> object:
+        """A right-hand side: ``@set``, ``{ … }``, or constants (``a,b``, ``a . b``, ``a - b``)."""
+        tok = self.peek()
+        if tok is None:
+            self.fail("expected a value")
+        if tok.kind == "w" and tok.text.startswith("@") and tok.text not in RAW_BASES:
+            self.pos += 1
+            return ("ref", tok.text[1:])
+        if tok.text == "{":
+            return ("set", self.read_set_elements())
+        elems = [self.read_element()]
+        while self.word() == "," and self.peek(1) is not None:
+            self.take()
+            elems.append(self.read_element())
+        return ("list", elems)
+
+    def read_set_value(self) -> None:
+        tok = self.peek()
+        if tok is None:
+            self.fail("expected a value to set")
+        if tok.kind == "w" and (tok.text in PAYLOAD or tok.text in ("meta", "ct", "numgen",
+                                                                   "jhash", "symhash", "fib")
+                                or tok.text in META_UNQUALIFIED):
+            self.read_expression()
+            if self.word() == "map":
+                self.take()
+                self.read_value()
+            return
+        self.read_value()
+
+    def read_set_elements(self) -> list:
+        self.expect("{")
+        elems: list = []
+        while True:
+            while self.word() in (",",) or (self.peek() is not None and self.peek().text == ";"):
+                self.take()
+            if self.word() == "}":
+                self.take()
+                return elems
+            if self.word() == "{":
+                elems.extend(self.read_set_elements())
+                continue
+            elem = self.read_element()
+            if self.word() == ":":
+                self.take()
+                value_start = self.pos
+                while self.peek() is not None and self.peek().text not in (",", "}"):
+                    self.pos += 1
+                elem.value = [t.text for t in self.toks[value_start:self.pos]]
+            elems.append(elem)
+            if self.word() not in (",", "}") and not (self.peek() is not None
+                                                      and self.peek().text == ";"):
+                self.fail("expected , or } in a set", (",", "}"))
+
+    def read_element(self) -> _Elem:
+        offset = self.peek().offset if self.peek() is not None else len(self.text)
+        parts = [self.read_atom()]
+        while self.word() == ".":
+            self.take()
+            parts.append(self.read_atom())
+        while self.word() in ("timeout", "expires", "comment", "counter") and \
+                self.peek().kind == "w":
+            key = self.take().text
+            if key == "counter":
+                while self.word() in ("packets", "bytes"):
+                    self.take()
+                    self.take()
+                continue
+            self.take_value_word(key)
+        return _Elem(parts, offset=offset)
+
+    def read_atom(self) -> str:
+        tok = self.peek()
+        if tok is None or tok.kind == "p" and tok.text not in ("(",):
+            self.fail("expected a value")
+        if tok.text == "(":
+            return self.read_operand_text()
+        self.pos += 1
+        text = tok.text[1:-1] if tok.kind == "s" else tok.text
+        if tok.kind == "s":
+            text = '"' + text
+        if self.word() == "-" and self.peek(1) is not None:
+            self.take()
+            text += "-" + self.take_value_word("the end of a range")
+        elif self.word() in ("bytes", "kbytes", "mbytes", "packets") and \
+                self.word(1).startswith("/"):
+            text += " " + self.take().text + self.take().text
+        elif self.word() in ("/",):
+            self.take()
+            text += "/" + self.take_value_word("a unit")
+        return text
+
+    def read_list_text(self) -> str:
+        start = self.pos
+        self.take_value_word("a value")
+        while self.word() == ",":
+            self.take()
+            self.take_value_word("a value")
+        return self.text[self.toks[start].offset:self.end_of(self.pos)]
+
+    def read_vmap(self, expr: _Expr) -> None:
+        start_index = self.pos
+        value = self.read_value()
+        if value[0] == "ref":
+            named = self.ctx.sets.get(value[1])
+            if named is None:
+                raise RuleProblem(f"no map named {value[1]!r} in this table",
+                                  self.toks[start_index].offset, found="@" + value[1])
+            elems = [_Elem([k for k in el.key], (el.value or "").split(), 0)
+                     for el in named.elements]
+        elif value[0] == "set":
+            elems = value[1]
+        else:
+            self.fail("expected a verdict map")
+        branches = []
+        for elem in elems:
+            if not elem.value:
+                raise RuleProblem("a verdict map element needs ': verdict'", elem.offset)
+            verdict_words = elem.value
+            verdict_kind = verdict_words[0]
+            if verdict_kind not in ("accept", "drop", "continue", "return", "jump", "goto",
+                                    "queue"):
+                raise RuleProblem(f"{verdict_kind!r} is not a verdict", elem.offset,
+                                  found=verdict_kind)
+            target = verdict_words[1].strip('"') if verdict_kind in ("jump", "goto") and \
+                len(verdict_words) > 1 else None
+            if verdict_kind in ("jump", "goto") and target is None:
+                raise RuleProblem(f"{verdict_kind} needs a chain", elem.offset)
+            matches = self.matches_for(expr, "==", ("list", [elem]), elem.offset,
+                                       elem.offset + 1)
+            verdict = Verdict(verdict_kind, target=target,
+                              span=self.span(expr.start, self.end_of(self.pos)))
+            branches.append((matches, verdict))
+        branches.sort(key=_branch_key)
+        self._multiply(branches)
+
+    def _multiply(self, branches: list) -> None:
+        self.parts.branches = [(old + new, verdict or old_verdict)
+                               for old, old_verdict in self.parts.branches
+                               for new, verdict in branches]
+
+    # ------------------------------------------------------------------ model
+
+    def add_match(self, expr: _Expr, op: str, value, start: int, end: int,
+                  value_index: int) -> None:
+        if value[0] == "set" and len(expr.fields) > 1 and op in ("==",) and value[1]:
+            branches = []
+            for elem in value[1]:
+                branches.append((self.matches_for(expr, "==", ("list", [elem]), start, end),
+                                 None))
+            branches.sort(key=_branch_key)
+            self._multiply(branches)
+            return
+        self.parts.matches.extend(self.matches_for(expr, op, value, start, end))
+
+    def matches_for(self, expr: _Expr, op: str, value, start: int, end: int) -> list:
+        """Model matches for ``expr op value`` (implied protocol and family included)."""
+        span = self.span(start, end)
+        negated = op == "!="
+        implied = self.implied(expr)
+        if value[0] == "ref":
+            name = value[1]
+            if name not in self.ctx.sets:
+                raise RuleProblem(f"no set named {name!r} in this table", start,
+                                  found="@" + name)
+            return implied + [SetMatch(name, tuple(f.name for f in expr.fields), negated, span)]
+        elems = value[1]
+        try:
+            if len(expr.fields) == 1 and expr.mask is None:
+                model = self.single_field(expr.fields[0], op, elems, span, expr.text)
+                if model is not None:
+                    return implied + model
+            if expr.mask is not None and len(expr.fields) == 1:
+                masked = self.masked(expr, op, elems, span)
+                if masked is not None:
+                    return implied + masked
+            for elem in elems:
+                if len(elem.parts) != len(expr.fields) and not (
+                        len(expr.fields) == 1 or len(elem.parts) == 1):
+                    raise V.ValueProblem(f"{len(elem.parts)} values for a concatenation of "
+                                         f"{len(expr.fields)}")
+                if expr.mask is None:
+                    for part, fld in zip(elem.parts, expr.fields):
+                        self.check(fld, part)
+        except V.ValueProblem as exc:
+            raise RuleProblem(str(exc), start) from None
+        values = self.text[start:end].split(expr.text, 1)[-1].strip()
+        return implied + [OpaqueMatch("nft", ((expr.text, op, values),), negated, span,
+                                      self.text[start:end])]
+
+    def implied(self, expr: _Expr) -> list:
+        out: list = []
+        multi_family = self.ctx.family in ("inet", "bridge", "netdev")
+        for fld in expr.fields:
+            header = fld.header
+            if multi_family and header in FAMILY_OF_HEADER and header not in ("icmp", "icmpv6"):
+                out.append(FamilyMatch(FAMILY_OF_HEADER[header]))
+            if header in L4_OF:
+                out.append(ProtocolMatch(frozenset({L4_OF[header]})))
+        return out
+
+    def check(self, fld: _Field, text: str) -> None:
+        kind = fld.kind
+        if text.startswith('"'):
+            if kind in ("ifname", "string", "any", "bool_or_any", "ct_dir"):
+                return
+            text = text[1:]
+        if kind in ("icmp_type", "icmpv6_type", "icmp_code", "icmpv6_code"):
+            names = {"icmp_type": V.ICMP_TYPES, "icmpv6_type": V.ICMPV6_TYPES,
+                     "icmp_code": V.ICMP_CODES, "icmpv6_code": V.ICMPV6_CODES}[kind]
+            for word in text.split("-") if text not in names else (text,):
+                if word not in names:
+                    V.parse_int(word, 8)
+            return
+        if kind == "ct_state":
+            if text not in V.CT_STATE_NAMES:
+                V.parse_int(text, 32)
+            return
+        if kind == "ct_status":
+            if text not in V.CT_STATUS_NAMES:
+                V.parse_int(text, 32)
+            return
+        if kind == "tcp_flag":
+            if text not in V.TCP_FLAGS:
+                V.parse_int(text, 8)
+            return
+        if kind == "mark":
+            for part in text.split("-"):
+                V.parse_int(part, 32)
+            return
+        if kind == "dscp":
+            if not text[:1].isalpha():
+                for part in text.split("-"):
+                    V.parse_int(part, 6)
+            return
+        V.check_value(kind, text)
+
+    def single_field(self, fld: _Field, op: str, elems: list, span, text: str):
+        """The model match of one field, or None to keep it opaque."""
+        negated = op == "!="
+        key = (fld.header, fld.name)
+        if op in ("<", ">", "<=", ">=") and fld.kind == "inet_service" and len(elems) == 1:
+            port = V.port_range(elems[0].parts[0])[0]
+            low, high = {"<": (0, port - 1), "<=": (0, port), ">": (port + 1, 65535),
+                         ">=": (port, 65535)}[op]
+            return [PortMatch(fld.name, ((low, high),), False, span, (elems[0].parts[0],))]
+        if op not in ("==", "!="):
+            for elem in elems:
+                self.check(fld, elem.parts[0])
+            return None
+        for elem in elems:
+            if len(elem.parts) != 1:
+                raise V.ValueProblem("a concatenated value for a single field")
+        words = [elem.parts[0] for elem in elems]
+        if fld.kind in ("ipv4_addr", "ipv6_addr") and fld.header in ("ip", "ip6"):
+            version = 4 if fld.kind == "ipv4_addr" else 6
+            parse = V.ipv4_interval if version == 4 else V.ipv6_interval
+            intervals = V.merge_ranges(parse(w) for w in words)
+            return [AddressMatch(fld.name, version, intervals, negated, span, tuple(words))]
+        if fld.kind == "inet_service" and fld.header not in ("ct",):
+            ranges = V.merge_ranges(V.port_range(w) for w in words)
+            return [PortMatch(fld.name, ranges, negated, span, tuple(words))]
+        if key in (("ip", "protocol"), ("ip6", "nexthdr"), ("meta", "l4proto")):
+            protocols = frozenset(V.protocol_number(w) for w in words)
+            return [ProtocolMatch(protocols, negated, span)]
+        if key == ("meta", "nfproto"):
+            for w in words:
+                V.check_value("nf_proto", w)
+            if len(words) == 1:
+                return [FamilyMatch(V.NFPROTO[words[0]], negated, span)]
+            return None
+        if key == ("meta", "protocol") and len(words) == 1 and words[0] in ("ip", "ip6") \
+                and self.ctx.family in ("inet", "bridge", "netdev"):
+            return [FamilyMatch(words[0], negated, span)]
+        if fld.header == "meta" and fld.name in ("iif", "iifname", "oif", "oifname"):
+            names, wildcard = [], []
+            for w in words:
+                name = w.lstrip('"')
+                wild = name.endswith("*") and not name.endswith("\\*")
+                names.append(name[:-1] if wild else name.replace("\\*", "*"))
+                wildcard.append(wild)
+            return [InterfaceMatch(fld.name[:3], tuple(names), tuple(wildcard), negated, span)]
+        if key == ("ct", "state"):
+            for w in words:
+                self.check(fld, w)
+            if all(w in V.CT_STATE_NAMES for w in words):
+                return [CtStateMatch(frozenset(words), negated, span, "ct")]
+            return None
+        if key == ("ct", "status") and set(words) <= {"dnat", "snat"}:
+            return [CtStateMatch(frozenset(words), negated, span, "ct")]
+        if fld.kind in ("icmp_type", "icmpv6_type", "icmp_code", "icmpv6_code"):
+            for w in words:
+                self.check(fld, w)
+            version = 4 if fld.header == "icmp" else 6
+            names = {"icmp_type": V.ICMP_TYPES, "icmpv6_type": V.ICMPV6_TYPES,
+                     "icmp_code": V.ICMP_CODES, "icmpv6_code": V.ICMPV6_CODES}[fld.kind]
+            ranges = V.merge_ranges(_named_range(w, names) for w in words)
+            if fld.name == "type":
+                return [IcmpTypeMatch(version, ranges, (), negated, span)]
+            return [IcmpTypeMatch(version, ((0, 255),), ranges, negated, span)]
+        if key == ("tcp", "flags"):
+            for w in words:
+                self.check(fld, w)
+            if len(words) == 1 and words[0] in V.TCP_FLAGS:
+                flags = frozenset(words)
+                return [TcpFlagsMatch(flags, flags, negated, span)]
+            return None
+        if fld.name == "mark" and fld.header in ("meta", "ct") and len(words) == 1 \
+                and "-" not in words[0]:
+            return [MarkMatch(V.parse_int(words[0], 32), 0xFFFFFFFF, negated,
+                              fld.header == "ct", span)]
+        for w in words:
+            self.check(fld, w)
+        return None
+
+    def masked(self, expr: _Expr, op: str, elems: list, span):
+        """``tcp flags & (syn|ack) == syn``, ``meta mark & 0xff == 1``."""
+        fld = expr.fields[0]
+        mask_text = expr.mask
+        if not mask_text.startswith("& ") or len(elems) != 1 or op not in ("==", "!="):
+            return None
+        operand = mask_text[2:].strip("() ")
+        if (fld.header, fld.name) == ("tcp", "flags"):
+            mask = frozenset(re.split(r"\s*[|,]\s*", operand))
+            comp_text = elems[0].parts[0].strip("()")
+            comp = frozenset(w for w in re.split(r"\s*[|,]\s*", comp_text) if w)
+            if comp == {"0"} or comp == {"0x0"}:
+                comp = frozenset()
+            if not (mask | comp) <= set(V.TCP_FLAGS):
+                return None
+            return [TcpFlagsMatch(mask, comp, op == "!=", span)]
+        if fld.name == "mark" and fld.header in ("meta", "ct"):
+            try:
+                mask = V.parse_int(operand, 32)
+                value = V.parse_int(elems[0].parts[0], 32)
+            except V.ValueProblem:
+                return None
+            return [MarkMatch(value, mask, op == "!=", fld.header == "ct", span)]
+        return None
+
+
+def _branch_key(branch) -> list:
+    """Order of the rules a disjunction becomes: by key, numerically."""
+    return [(match_sort_key(m)[:3], getattr(m, "ranges", None) or getattr(m, "intervals", None)
+             or getattr(m, "types", None) or (), repr(m)) for m in branch[0]]
+
+
+def _named_range(word: str, names: dict[str, int]) -> tuple[int, int]:
+    if word in names:
+        return names[word], names[word]
+    low, _, high = word.partition("-")
+    first = names.get(low, None)
+    first = V.parse_int(low, 8) if first is None else first
+    if not high:
+        return first, first
+    last = names.get(high, None)
+    return first, V.parse_int(high, 8) if last is None else last
+
+
+def _split_address_port(text: str, family: str) -> tuple[str, str]:
+    if text.startswith(":"):
+        return "", text[1:]
+    if text.startswith("["):
+        address, _, rest = text[1:].partition("]")
+        return address, rest[1:] if rest.startswith(":") else ""
+    if text.count(":") == 1:
+        address, _, port = text.partition(":")
+        return address, port
+    if ":" not in text and "." not in text and family != "ip6" and text.replace("-", "").isdigit():
+        return "", text
+    return text, ""
+
+
+_SIMPLE_STATEMENTS: dict[str, Callable[[RuleReader], None]] = {
+    "counter": RuleReader.read_counter,
+    "log": RuleReader.read_log,
+    "limit": RuleReader.read_limit,
+    "quota": RuleReader.read_quota,
+    "notrack": RuleReader.read_notrack,
+    "comment": RuleReader.read_comment,
+    "flow": RuleReader.read_opaque_statement,
+    "dup": RuleReader.read_opaque_statement,
+    "fwd": RuleReader.read_opaque_statement,
+    "synproxy": RuleReader.read_opaque_statement,
+    "tproxy": RuleReader.read_opaque_statement,
+    "xt": RuleReader.read_opaque_statement,
+    "last": RuleReader.read_opaque_statement,
+}

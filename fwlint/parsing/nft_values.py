@@ -1,0 +1,189 @@
+"""Typed constants of the nft language: addresses, ports, protocols and symbolic names.
+
+Values are read by the type of the expression they are compared with, as nft does
+(``tcp dport ssh`` is a service, ``meta l4proto tcp`` a protocol); a value that does not fit
+its type raises :class:`ValueProblem`, which the rule reader turns into a ParseError.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Optional
+
+from ..model import PROTOCOL_NUMBERS
+
+
+class ValueProblem(ValueError):
+    """A constant that does not fit the type of the expression it is compared with."""
+
+
+ICMP_TYPES = {
+    "echo-reply": 0, "destination-unreachable": 3, "source-quench": 4, "redirect": 5,
+    "echo-request": 8, "router-advertisement": 9, "router-solicitation": 10,
+    "time-exceeded": 11, "parameter-problem": 12, "timestamp-request": 13,
+    "timestamp-reply": 14, "info-request": 15, "info-reply": 16,
+    "address-mask-request": 17, "address-mask-reply": 18,
+}
+ICMPV6_TYPES = {
+    "destination-unreachable": 1, "packet-too-big": 2, "time-exceeded": 3,
+    "parameter-problem": 4, "echo-request": 128, "echo-reply": 129,
+    "mld-listener-query": 130, "mld-listener-report": 131, "mld-listener-done": 132,
+    "mld-listener-reduction": 132, "nd-router-solicit": 133, "nd-router-advert": 134,
+    "nd-neighbor-solicit": 135, "nd-neighbor-advert": 136, "nd-redirect": 137,
+    "router-renumbering": 138, "ind-neighbor-solicit": 141, "ind-neighbor-advert": 142,
+    "mld2-listener-report": 143,
+}
+ICMP_CODES = {
+    "net-unreachable": 0, "host-unreachable": 1, "prot-unreachable": 2,
+    "port-unreachable": 3, "frag-needed": 4, "net-prohibited": 9, "host-prohibited": 10,
+    "admin-prohibited": 13,
+}
+ICMPV6_CODES = {
+    "no-route": 0, "admin-prohibited": 1, "addr-unreachable": 3, "port-unreachable": 4,
+    "policy-fail": 5, "reject-route": 6,
+}
+ICMPX_CODES = ("port-unreachable", "admin-prohibited", "no-route", "host-unreachable")
+CT_STATE_NAMES = frozenset({"new", "established", "related", "invalid", "untracked"})
+CT_STATUS_NAMES = frozenset({"expected", "seen-reply", "assured", "confirmed", "snat",
+                             "dnat", "dying"})
+TCP_FLAGS = ("fin", "syn", "rst", "psh", "ack", "urg", "ecn", "cwr")
+NFPROTO = {"ipv4": "ip", "ipv6": "ip6"}
+ETHER_TYPES = {"ip": 0x0800, "ip6": 0x86DD, "arp": 0x0806, "vlan": 0x8100, "8021q": 0x8100,
+               "8021ad": 0x88A8}
+EXTRA_PROTOCOLS = {"ip": 0, "hopopt": 0, "ggp": 3, "st": 5, "cbt": 7, "igp": 9, "pup": 12,
+                   "hmp": 20, "xns-idp": 22, "rdp": 27, "iso-tp4": 29, "xtp": 36, "ddp": 37,
+                   "idpr-cmtp": 38, "idrp": 45, "skip": 57, "ipv6-icmp": 58,
+                   "eigrp": 88, "ax.25": 93, "ipencap": 4, "encap": 98, "ipcomp": 108,
+                   "isis": 124, "fc": 133, "mpls-in-ip": 137, "manet": 138, "hip": 139,
+                   "shim6": 140, "wesp": 141, "rohc": 142, "ethernet": 143, "mptcp": 262,
+                   "comp": 108}
+
+_HEX_OR_INT = re.compile(r"^(0x[0-9a-fA-F]+|\d+)$")
+
+
+def parse_int(text: str, bits: int = 32) -> int:
+    """A decimal or 0x number that fits in ``bits`` bits."""
+    if not _HEX_OR_INT.match(text):
+        raise ValueProblem(f"{text!r} is not a number")
+    value = int(text, 0)
+    if value >= 1 << bits:
+        raise ValueProblem(f"{text} does not fit in {bits} bits")
+    return value
+
+
+def _int_range(text: str, bits: int, names: Optional[dict[str, int]] = None) -> tuple[int, int]:
+    def one(word: str) -> int:
+        if names is not None and word in names:
+            return names[word]
+        return parse_int(word, bits)
+    if names is None or text not in names:
+        first, dash, last = text.partition("-")
+        if dash and first and last:
+            low, high = one(first), one(last)
+            if low > high:
+                raise ValueProblem(f"range {text} is reversed")
+            return low, high
+    value = one(text)
+    return value, value
+
+
+def ipv4_interval(text: str) -> tuple[int, int]:
+    """``10.0.0.0/8``, ``10.0.0.1``, ``10.0.0.1-10.0.0.9`` -> closed integer interval."""
+    return _address_interval(text, ipaddress.IPv4Network, ipaddress.IPv4Address)
+
+
+def ipv6_interval(text: str) -> tuple[int, int]:
+    text = text.replace("[", "").replace("]", "")
+    return _address_interval(text, ipaddress.IPv6Network, ipaddress.IPv6Address)
+
+
+def _address_interval(text: str, network, address) -> tuple[int, int]:
+    try:
+        if "/" in text:
+            net = network(text, strict=False)
+            return int(net.network_address), int(net.broadcast_address)
+        if "-" in text:
+            first, _, last = text.partition("-")
+            low, high = int(address(first)), int(address(last))
+            if low > high:
+                raise ValueProblem(f"address range {text} is reversed")
+            return low, high
+        value = int(address(text))
+        return value, value
+    except (ValueError, ipaddress.AddressValueError, ipaddress.NetmaskValueError) as exc:
+        if isinstance(exc, ValueProblem):
+            raise
+        raise ValueProblem(f"{text!r} is not a valid address") from None
+
+
+def port_range(text: str) -> tuple[int, int]:
+    """``22``, ``ssh``, ``1024-65535`` -> closed port range."""
+    if text[:1].isalpha():
+        ports = service_port(text)
+        return ports, ports
+    return _int_range(text, 16)
+
+
+def service_port(name: str) -> int:
+    from ..services import service_ports
+    found = service_ports(name)
+    if not found:
+        raise ValueProblem(f"unknown service name {name!r}")
+    return found[0][1]
+
+
+def protocol_number(text: str) -> int:
+    name = text.lower()
+    if name in PROTOCOL_NUMBERS:
+        return PROTOCOL_NUMBERS[name]
+    if name in EXTRA_PROTOCOLS:
+        return EXTRA_PROTOCOLS[name]
+    return parse_int(text, 8)
+
+
+def merge_ranges(ranges) -> tuple[tuple[int, int], ...]:
+    """Sorted, merged closed ranges (adjacent ranges join)."""
+    merged: list[list[int]] = []
+    for low, high in sorted(ranges):
+        if merged and low <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], high)
+        else:
+            merged.append([low, high])
+    return tuple((low, high) for low, high in merged)
+
+
+_MAC = re.compile(r"^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){5}$")
+_TIME = re.compile(r"^(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$")
+_RATE = re.compile(r"^\d+/(second|minute|hour|day|week)$")
+
+
+def check_value(kind: str, text: str) -> None:
+    """Reject a constant that cannot be of ``kind`` (types fwlint does not model further)."""
+    if kind.startswith("int"):
+        bits = int(kind[3:] or 32)
+        _int_range(text, bits)
+    elif kind == "ether_addr":
+        if not _MAC.match(text):
+            raise ValueProblem(f"{text!r} is not an Ethernet address")
+    elif kind == "ether_type":
+        if text not in ETHER_TYPES:
+            _int_range(text, 16)
+    elif kind == "time":
+        if not _TIME.match(text) or not text:
+            raise ValueProblem(f"{text!r} is not a time")
+    elif kind == "ipv4_addr":
+        ipv4_interval(text)
+    elif kind == "ipv6_addr":
+        ipv6_interval(text)
+    elif kind == "inet_proto":
+        protocol_number(text)
+    elif kind == "inet_service":
+        port_range(text)
+    elif kind == "nf_proto":
+        if text not in NFPROTO:
+            raise ValueProblem(f"{text!r} is not ipv4 or ipv6")
+
+
+def is_rate(text: str) -> bool:
+    return bool(_RATE.match(text))
