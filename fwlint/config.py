@@ -116,7 +116,7 @@ class Resolver:
 
     def _config_in(self, folder: str) -> Optional[ConfigFile]:
         for name in CONFIG_NAMES:
-            candidate = os.path.join(folder, name)
+            candidate = _display_path(os.path.join(folder, name))
             if not os.path.isfile(candidate):
                 continue
             if name == "pyproject.toml":
@@ -147,10 +147,16 @@ class Resolver:
             if not os.path.isfile(target):
                 raise UsageError(f"{_where(path, text, 'extend', table)}: extended configuration "
                                  f"{data['extend']!r} not found")
-            parent = self.load(target, _seen + (absolute,))
+            parent = self.load(_display_path(target), _seen + (absolute,))
         config = ConfigFile(path=path, data=data, parent=parent)
         self._by_path[absolute] = config
         return config
+
+
+def _display_path(path: str) -> str:
+    """A path as messages show it: relative when it is below the working directory."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
 
 
 def _read_toml(path: str) -> tuple[dict, str]:
@@ -168,8 +174,13 @@ def _read_toml(path: str) -> tuple[dict, str]:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-        where = f"{path}:{match.group(1)}:{match.group(2)}" if match else path
-        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        if match:
+            where = f"{path}:{match.group(1)}:{match.group(2)}"
+        elif "end of document" in str(exc):
+            where = f"{path}:{max(1, len(text.splitlines()))}"
+        else:
+            where = path
+        message = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(exc))
         raise UsageError(f"{where}: invalid TOML: {message}") from None
 
 

@@ -149,7 +149,8 @@ def _apply_suppressions(ctx: CheckContext, text: str, findings: list[Finding],
 
 def stamp(info: CheckInfo, problem: Problem, path: str, settings: Settings,
            rule_keys: Optional[_RuleKeys] = None) -> Finding:
-    severity = settings.severity.get(info.code) or problem.severity or info.severity
+    severity = next(s for s in (settings.severity.get(info.code), problem.severity,
+                                info.severity) if s is not None)
     key = problem.key or (rule_keys(problem.span) if rule_keys else "") or problem.message
     return Finding(code=info.code, name=info.name, severity=severity, message=problem.message,
                    span=problem.span, related=problem.related, certainty=problem.certainty,
