@@ -19,13 +19,15 @@ from ..model import (AddressMatch, CtStateMatch, FamilyMatch, IcmpTypeMatch, Int
                      Rule, Ruleset, SetMatch, TcpFlagsMatch, PROTOCOL_NUMBERS)
 from .space import (Box, CT_BASE, CT_MAX, DADDR, DPORT, FAMILY, ICMP, ICMP_MAX, IIF, LOCAL,
                     MARK, OIF, PORT_MAX, PROTOCOL, SADDR, SPORT, TCP_FLAG_BITS, TCPFLAGS, CT,
-                    V4_MAX, V6_MAX, Intervals, box_and, iv_and, iv_sub, normalize, points)
+                    V4_MAX, V6_MAX, Intervals, iv_and, iv_sub, normalize, points)
 
 FAMILY_CODES = {"ip": 0, "ip6": 1}
 FAMILY_NAMES = ("ip", "ip6")
 _PORT_PROTOS = points(PORT_PROTOCOLS)
 _MAX_MARK_BITS = 12
 _NO_CONSTRAINT_MODULES = frozenset({"comment"})
+#: statements that may stop a rule before its verdict (nft ``limit rate 5/minute accept``)
+_CONDITIONAL_STATEMENTS = frozenset({"limit", "quota", "opaque"})
 _ADDR_MAX = {4: V4_MAX, 6: V6_MAX}
 
 
@@ -127,6 +129,9 @@ class Domain:
                      if (c := _restrict(b, part)) is not None]
             if not boxes:
                 break
+        if rule.verdict is not None:
+            unknown.extend(s.text or s.kind for s in rule.statements
+                           if s.kind in _CONDITIONAL_STATEMENTS)
         return Compiled(tuple(boxes), tuple(unknown))
 
     def _constraint(self, match, table: str):
@@ -301,5 +306,3 @@ def restrict_box(box: Box, field: int, values: Intervals) -> Optional[Box]:
 def with_field(box: Box, field: int, values: Intervals) -> Box:
     return box[:field] + (values,) + box[field + 1:]
 
-
-__all__ = ["Compiled", "Domain", "FAMILY_NAMES", "box_and", "restrict_box", "with_field"]

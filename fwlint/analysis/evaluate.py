@@ -259,7 +259,7 @@ class Evaluation:
                     for other in entries:
                         for b in other.comp.boxes:
                             later_index.add(b, Piece(b, other))
-                redundant = self._redundant(e, region, entries, later_index, chain)
+                redundant = self._redundant(e, region, entries, later_index, chain, view)
             if redundant is not None or correlated:
                 yield RuleResult(**common, redundant=redundant is not None,
                                  covering=redundant or (), correlated=correlated)
@@ -316,7 +316,7 @@ class Evaluation:
         return tuple(out)
 
     def _redundant(self, e: Entry, region: list[Box], entries: list[Entry], later: BoxIndex,
-                   chain: Chain) -> Optional[tuple[Rule, ...]]:
+                   chain: Chain, view: ChainView) -> Optional[tuple[Rule, ...]]:
         """Later rules (or the policy) giving the same verdict to every packet of ``e``."""
         rest = list(region)
         found: dict[int, Piece] = {}
@@ -331,8 +331,8 @@ class Evaluation:
             other = piece.entry
             if not any(box_and(b, piece.box) is not None for b in rest):
                 continue
-            if other.kind == "none":
-                continue
+            if other.kind == "none" or not view.regions[other.index]:
+                continue  # passes the packet on, or is never reached (shadowed-rule says so)
             if other.kind == "term" and other.effect() == e.effect() and other.comp.pure:
                 rest = space_sub_box(rest, piece.box)
                 if other.rule not in same:
