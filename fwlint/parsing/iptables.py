@@ -106,6 +106,10 @@ class _TableState:
     chains: dict[str, _ChainState] = field(default_factory=dict)
 
 
+class _OtherFamily(Exception):
+    """A rule marked -4 read by ip6tables-restore, or -6 by iptables-restore: ignored."""
+
+
 class _Error(Exception):
     """A command that cannot be applied: becomes a ParseError at ``word``."""
 
@@ -180,13 +184,12 @@ class _Builder:
             self.tables[key] = state
         return state
 
-    def chain(self, table: _TableState, name: str, span: Span, create: bool) -> _ChainState:
+    def chain(self, table: _TableState, name: str, span: Span) -> _ChainState:
+        """The chain a command names; iptables-restore --test accepts rules for a chain the
+        input never declares (it may exist already, with --noflush), so it is created."""
         chain = table.chains.get(name)
         if chain is None:
             builtin = IPTABLES_BUILTIN_CHAINS.get(table.name, {}).get(name)
-            if builtin is None and not create:
-                raise _Error(None, f"chain {name!r} does not exist in table {table.name!r}; "
-                             f"declare it first (:{name} - [0:0] or -N {name})")
             chain = _ChainState(name, span, builtin, "accept" if builtin else None)
             table.chains[name] = chain
         return chain
@@ -205,9 +208,6 @@ class _Builder:
             self.error(_span(self.path, words[1], words[1]), f"invalid policy {policy!r}",
                        ("ACCEPT", "DROP", "-"), policy)
             policy = "-"
-        if builtin and policy == "-":
-            self.error(span, f"built-in chain {name} needs a policy (ACCEPT or DROP)",
-                       ("ACCEPT", "DROP"), "-")
         chain = table.chains.get(name)
         if chain is None:
             chain = _ChainState(name, span, builtin, None)
@@ -241,6 +241,8 @@ class _Builder:
             self._command(table, words, family, script)
         except _Error as exc:
             self.word_error(exc, words)
+        except _OtherFamily:
+            pass
 
     def _command(self, table: _TableState, words: list[Word], family: int,
                  script: bool) -> None:
@@ -281,14 +283,12 @@ class _Builder:
                 words[index + 2].text.isdigit():
             position = int(words[index + 2].text)
             rest = words[start:index] + words[index + 3:]
-        chain = self.chain(table, chain_word.text, _span(self.path, chain_word, chain_word),
-                           create=False)
+        chain = self.chain(table, chain_word.text, _span(self.path, chain_word, chain_word))
+        # Rule numbers beyond the chain are not errors: with --noflush they refer to rules
+        # loaded before, which iptables-restore --test accepts too.
         if cmd == "-D" and position is not None and not rest:
-            if not 1 <= position <= len(chain.rules):
-                if not script:
-                    raise _Error(words[index + 2], f"no rule {position} in {chain.name}")
-                return
-            del chain.rules[position - 1]
+            if 1 <= position <= len(chain.rules):
+                del chain.rules[position - 1]
             return
         if cmd == "-R" and position is None:
             raise _Error(words[index + 2] if len(words) > index + 2 else None,
@@ -301,22 +301,14 @@ class _Builder:
         if cmd == "-A":
             chain.rules.append(rule)
         elif cmd == "-I":
-            pos = position or 1
-            if pos > len(chain.rules) + 1:
-                raise _Error(words[index + 2], f"index of insertion too big ({pos})")
-            chain.rules.insert(pos - 1, rule)
+            chain.rules.insert((position or 1) - 1, rule)
         elif cmd == "-R":
-            if not 1 <= position <= len(chain.rules):
-                raise _Error(words[index + 2], f"no rule {position} in {chain.name}")
-            chain.rules[position - 1] = rule
-        elif cmd == "-D":
-            for i, existing in enumerate(chain.rules):
-                if existing == rule:
-                    del chain.rules[i]
-                    return
-            if not script:
-                raise _Error(chain_word, "no such rule in chain " + chain.name
-                             + " (does a matching rule exist?)")
+            if 1 <= position <= len(chain.rules):
+                chain.rules[position - 1] = rule
+            else:
+                chain.rules.append(rule)
+        elif cmd == "-D" and rule in chain.rules:
+            chain.rules.remove(rule)
 
     def _chain_command(self, table: _TableState, cmd: str, cmd_word: Word,
                        args: list[Word]) -> None:
@@ -354,7 +346,7 @@ class _Builder:
             policy = args[1].text
             if policy not in ("ACCEPT", "DROP"):
                 raise _Error(args[1], f"invalid policy {policy!r}", ("ACCEPT", "DROP"))
-            chain = self.chain(table, name, _span(self.path, cmd_word, args[1]), create=False)
+            chain = self.chain(table, name, _span(self.path, cmd_word, args[1]))
             if not chain.builtin:
                 raise _Error(args[0], f"cannot set a policy on user chain {name}")
             chain.policy = policy.lower()
@@ -477,7 +469,7 @@ class _RuleParser:
                 self.matches.append(OpaqueMatch("fragment", (), negated,
                                                 _span(self.path, first, self.words[i])))
             elif core == "-6" and self.family == 4 or core == "-4" and self.family == 6:
-                raise _Error(self.words[i], f"{name} does not apply to this address family")
+                raise _OtherFamily()
             return i + 1
         if core == "-w":
             nxt = i + 1
@@ -604,16 +596,19 @@ class _RuleParser:
         option = inst.ext.options[name]
         if negated and not option.invertible:
             raise _Error(first, f"{option.name} cannot be negated")
-        if option.name in inst.options:
-            raise _Error(word, f"{option.name} given twice")
+        key = option.name
+        if key in inst.options:
+            if "--next" not in inst.order[inst.order.index(key):]:
+                raise _Error(word, f"{option.name} given twice")
+            key = f"{key}\0{len(inst.order)}"
         arity = ARITY.get(option.kind, 1)
         args, last, nxt = self._args(arity, inline, i, name)
         try:
             value = PARSERS[option.kind](args, self.family)
         except ArgError as exc:
             raise _Error(last, f"{option.name}: {exc}") from None
-        inst.options[option.name] = (tuple(args), value, negated, first, last)
-        inst.order.append(option.name)
+        inst.options[key] = (tuple(args), value, negated, first, last)
+        inst.order.append(key)
         inst.last = last
         return nxt
 
@@ -789,6 +784,8 @@ class _RuleParser:
         if name == "REJECT":
             default = "icmp6-port-unreachable" if self.family == 6 else "icmp-port-unreachable"
             kind = given["--reject-with"][1] if "--reject-with" in given else default
+            if kind == "tcp-reset" and self.protocol != (6, False):
+                raise _Error(given["--reject-with"][4], "--reject-with tcp-reset needs -p tcp")
             return Verdict("reject", options=(("--reject-with", kind),), span=span), None
         if name in ("DNAT", "SNAT"):
             addresses, ports = given["--to-destination" if name == "DNAT" else

@@ -209,9 +209,13 @@ def parse_nat_to(text: str, family: int) -> tuple[tuple[int, int] | None, tuple[
     return addresses, ports
 
 
-def _nat_ports(text: str) -> tuple[int, int]:
+def _nat_ports(text: str, offset: bool = True) -> tuple[int, int]:
     ports, slash, base = text.partition("/")
+    if slash and not offset:
+        raise ArgError(f"invalid port range {text!r}: no /offset allowed here")
     low_text, dash, high_text = ports.partition("-")
+    if dash and not ports[0].isdigit():
+        return (_port_strict(ports),) * 2
     low = _port_strict(low_text)
     high = _port_strict(high_text) if dash else low
     if dash and not (low_text.isdigit() and high_text.isdigit()):
@@ -238,7 +242,7 @@ def _natto(args, family):
 
 
 def _natports(args, family):
-    return _nat_ports(args[0])
+    return _nat_ports(args[0], offset=False)
 
 
 # --------------------------------------------------------------------------- names

@@ -6,8 +6,9 @@ extension's options here lets the front end refuse the same rules (as FW001) ins
 modelling nonsense; ``tests/test_corpus_iptables.py`` measures the agreement on iptables'
 own ``extensions/*.t`` files.
 
-An option spec is ``name|alias:kind`` (no kind: a flag without argument); kinds are the
-argument parsers in ``fwlint.parsing.iptables_args``.
+An option spec is ``name|alias:kind`` (no kind: a flag without argument; kind ``-``: a
+flag that cannot be negated); kinds are the argument parsers in
+``fwlint.parsing.iptables_args``.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ def _spec(name: str, options: str, *, protocols=(), required: str = "", exclusiv
     for item in options.split():
         names, _, kind = item.partition(":")
         canonical, *aliases = names.split("|")
-        option = Option("--" + canonical, kind, invertible=not target)
+        invertible = not target and kind != "-"
+        option = Option("--" + canonical, kind.strip("-"), invertible)
         for spelling in (canonical, *aliases):
             opts["--" + spelling] = option
     return Extension(
@@ -150,7 +152,7 @@ _MATCH_SPECS = (
     _spec("recent", "set rcheck update remove seconds:u32 reap hitcount:hitcount rttl "
           "name:str rsource rdest mask:addr", exclusive="set|rcheck|update|remove "
           "rsource|rdest", check=_recent),
-    _spec("owner", "uid-owner:idrange gid-owner:idrange socket-exists suppl-groups",
+    _spec("owner", "uid-owner:idrange gid-owner:idrange socket-exists suppl-groups:-",
           required="uid-owner|gid-owner|socket-exists", chains="OUTPUT POSTROUTING",
           check=_owner),
     _spec("physdev", "physdev-in:iface physdev-out:iface physdev-is-in physdev-is-out "
@@ -223,8 +225,7 @@ _MATCH_SPECS = (
 
 _NAT_TABLE = "nat"
 _TARGET_SPECS = (
-    _spec("REJECT", "reject-with:rejectwith", target=True,
-          chains="INPUT FORWARD OUTPUT"),
+    _spec("REJECT", "reject-with:rejectwith", target=True),
     _spec("LOG", "log-level:loglevel log-prefix:logprefix log-tcp-sequence log-tcp-options "
           "log-ip-options log-uid log-macdecode", target=True),
     _spec("NFLOG", "nflog-group:u16 nflog-prefix:str nflog-range:u32 nflog-size:u32 "
@@ -273,7 +274,7 @@ _TARGET_SPECS = (
     _spec("SECMARK", "selctx:str", target=True, required="selctx"),
     _spec("HMARK", "hmark-tuple:str hmark-mod:u32 hmark-offset:u32 hmark-src-prefix:u8 "
           "hmark-dst-prefix:u8 hmark-sport-mask:u16 hmark-dport-mask:u16 hmark-spi-mask:u32 "
-          "hmark-proto-mask:u8 hmark-rnd:u32 hmark-ct", target=True,
+          "hmark-proto-mask:u16 hmark-rnd:u32 hmark-ct", target=True,
           required="hmark-mod"),
     _spec("IDLETIMER", "timeout:u32 label:str alarm", target=True, required="timeout label"),
     _spec("LED", "led-trigger-id:str led-delay:any led-always-blink", target=True,

@@ -1,0 +1,103 @@
+"""The iptables front end against real files: iptables' own test inputs and dumps.
+
+- every iptables-save / ip6tables-save file the real ``iptables-restore --test`` accepts
+  (INVENTORY.tsv real_tool ok) parses without a ParseError;
+- iptables' ``extensions/*.t`` rule specs: at least 99% of ``;OK`` lines parse as one rule
+  with no error, and at least 90% of ``;FAIL`` lines are rejected (a high or critical
+  finding).  The ebtables/arptables files (libebt_*, libarpt_*) are another syntax and are
+  excluded.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+
+import pytest
+
+from netns import CORPUS, corpus_available, corpus_inventory
+
+from fwlint.engine import lint_text
+from fwlint.findings import Severity
+from fwlint.model import IPTABLES_BUILTIN_CHAINS
+from fwlint.parsing import parse_text
+
+SAVE_FORMATS = ("iptables-save", "ip6tables-save")
+
+
+def _save_files() -> list[dict[str, str]]:
+    if not corpus_available():
+        return []
+    return [row for row in corpus_inventory()
+            if row["format"] in SAVE_FORMATS and row["real_tool"] == "ok"]
+
+
+@pytest.mark.parametrize("row", _save_files(), ids=lambda row: row["path"])
+def test_accepted_save_file_parses_without_error(row):
+    path = os.path.join(CORPUS, row["path"])
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    result = parse_text(text, path, row["format"])
+    assert not result.errors, "\n".join(f"{e.span}: {e.message}" for e in result.errors)
+    assert result.ruleset.tables
+
+
+def t_file_cases() -> list[tuple[str, str, str, str, str, int]]:
+    """(file, table, chain, rule, expected OK/FAIL, line) for every rule line of the
+    iptables extensions/*.t files (ebtables/arptables files excluded)."""
+    cases = []
+    pattern = os.path.join(CORPUS, "ipt-tests", "extensions", "*.t")
+    for path in sorted(glob.glob(pattern)):
+        name = os.path.basename(path)
+        if name.startswith(("libebt_", "libarpt_")):
+            continue
+        table, chains = "filter", ["INPUT"]
+        with open(path, encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                line = line.rstrip("\n")
+                if line.startswith(":"):
+                    chains = line[1:].split(",")
+                elif line.startswith("*"):
+                    table = line[1:].strip()
+                elif line and line[0] not in "#@%":
+                    fields = line.split(";")
+                    if len(fields) >= 3 and fields[2] in ("OK", "FAIL"):
+                        chain = next((c for c in chains
+                                      if c in IPTABLES_BUILTIN_CHAINS.get(table, {})), chains[0])
+                        cases.append((name, table, chain, fields[0], fields[2], number))
+    return cases
+
+
+def _document(table: str, chain: str, rule: str) -> str:
+    return f"*{table}\n:{chain} ACCEPT [0:0]\n-A {chain} {rule}\nCOMMIT\n"
+
+
+def _format(file_name: str) -> str:
+    return "ip6tables-save" if file_name.startswith("libip6t_") else "iptables-save"
+
+
+def test_extension_t_files_ok_parse_and_fail_rejected():
+    if not corpus_available():
+        pytest.skip(f"corpus not found at {CORPUS}")
+    cases = t_file_cases()
+    ok = [c for c in cases if c[4] == "OK"]
+    fail = [c for c in cases if c[4] == "FAIL"]
+    ok_misses, fail_misses = [], []
+    for name, table, chain, rule, _, number in ok:
+        result = parse_text(_document(table, chain, rule), name, _format(name))
+        rules = list(result.ruleset.iter_rules())
+        if result.errors or len(rules) != 1:
+            ok_misses.append(f"{name}:{number}: {rule} -> "
+                             + "; ".join(e.message for e in result.errors))
+    for name, table, chain, rule, _, number in fail:
+        result = lint_text(_document(table, chain, rule), name)
+        if not any(f.severity >= Severity.HIGH for f in result.findings):
+            fail_misses.append(f"{name}:{number}: {rule}")
+    ok_rate = 1 - len(ok_misses) / len(ok)
+    fail_rate = 1 - len(fail_misses) / len(fail)
+    print(f"\n.t OK lines parsed: {len(ok) - len(ok_misses)}/{len(ok)} ({ok_rate:.1%}); "
+          f"FAIL lines rejected: {len(fail) - len(fail_misses)}/{len(fail)} ({fail_rate:.1%})")
+    print("OK lines not parsed:\n  " + "\n  ".join(ok_misses))
+    print("FAIL lines accepted:\n  " + "\n  ".join(fail_misses))
+    assert ok_rate >= 0.99
+    assert fail_rate >= 0.90
