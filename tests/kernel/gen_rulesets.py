@@ -380,7 +380,12 @@ def _nat_rule(rng: random.Random, family: str) -> GenRule:
     port = str(rng.choice(_PORT_POOL) if rng.random() < 0.8 else rng.randint(1, 65535))
     if rng.random() < 0.6:
         return GenRule(conds, "redirect", port)
-    return GenRule(conds, "dnat", f"{_rx_address(family, rng.randrange(2))} {port}")
+    # A DNAT to another of the host's own addresses is local delivery, which a ruleset alone
+    # cannot tell from forwarding: the rule only rewrites the port of packets for its target.
+    address = _rx_address(family, rng.randrange(2))
+    at = next(i for i, c in enumerate(conds) if c.field == "proto")
+    conds = conds[:at] + (Cond("daddr", (address,)),) + conds[at:]
+    return GenRule(conds, "dnat", f"{address} {port}")
 
 
 def generate(seed: int, family: Optional[str] = None) -> GenRuleset:
