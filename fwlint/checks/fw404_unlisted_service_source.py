@@ -1,0 +1,94 @@
+"""
+## What it does
+Reports a service the policy allows only `from` some networks when NEW connections to it
+are accepted from sources outside those networks, naming the extra sources and the rule
+that accepts them.
+
+## Why is this bad
+Source limits are what keep administration and database ports away from the internet.
+A rule with a missing or too wide `-s`/`saddr` (or an IPv6 rule next to a restricted IPv4
+one) opens the service to everyone the policy meant to keep out.
+
+## Example
+With `services: {ssh: {from: [10.0.0.0/8]}}`:
+```
+*filter
+:INPUT DROP [0:0]
+-A INPUT -p tcp --dport 22 -j ACCEPT
+COMMIT
+```
+```
+table inet filter {
+  chain input { type filter hook input priority 0; policy drop;
+    tcp dport 22 accept
+  }
+}
+```
+
+## Use instead
+```
+*filter
+:INPUT DROP [0:0]
+-A INPUT -s 10.0.0.0/8 -p tcp --dport 22 -j ACCEPT
+COMMIT
+```
+```
+table inet filter {
+  chain input { type filter hook input priority 0; policy drop;
+    ip saddr 10.0.0.0/8 tcp dport 22 accept
+  }
+}
+```
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..findings import Problem, Related
+from ..policy.checking import (accepted_by, describe_addresses, describe_ports, family_version,
+                               intersect, merge_key, nat_note, network_intervals, normalize,
+                               open_classes, responsible_span, rules_related, subtract, uncertain)
+
+CODE = "FW404"
+NAME = "unlisted-service-source"
+SEVERITY = "high"
+TARGET = "policy"
+OPTIONS: dict = {}
+
+
+def check(ctx) -> Iterator[Problem]:
+    policy = ctx.policy
+    groups: dict[tuple, dict] = {}
+    for item in open_classes(ctx):
+        for service in policy.services:
+            if not service.sources or item.hook not in service.hooks \
+                    or item.protocol not in service.protocols:
+                continue
+            ports = intersect(item.ports, service.ports)
+            allowed = network_intervals(service.sources, family_version(item.family))
+            extra = subtract(item.sources, allowed)
+            if not ports or not extra:
+                continue
+            span = responsible_span(ctx, item)
+            group = groups.setdefault(merge_key(span, item.protocol, service.name, item.family),
+                                      {"span": span, "service": service, "items": [],
+                                       "ports": [], "extra": []})
+            group["items"].append(item)
+            group["ports"].extend(ports)
+            group["extra"].extend(extra)
+    for (_, _, _, protocol, _, family), group in groups.items():
+        span, service, items = group["span"], group["service"], group["items"]
+        ports, extra = normalize(group["ports"]), normalize(group["extra"])
+        certainty, reason = uncertain(items)
+        message = (f"{service.name} ({describe_ports(protocol, ports)}) is reachable from "
+                   f"sources policy {policy.name!r} does not allow: "
+                   f"{describe_addresses(extra, family)}{nat_note(items[0])}; "
+                   f"{accepted_by(items[0])}")
+        if reason:
+            message += f" (possible: {reason})"
+        related = (Related(service.span, f"{service.label()} (policy {policy.name})"),)
+        for item in items:
+            related += tuple(r for r in rules_related(item, span) if r not in related)
+        yield Problem(span=span, message=message, related=related, certainty=certainty,
+                      key=f"{policy.name}|source|{service.name}|{family}|{protocol}")

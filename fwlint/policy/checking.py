@@ -1,0 +1,312 @@
+"""What the FW4xx checks share: the exposure seen through a policy (trusted traffic removed),
+port and address interval arithmetic, and how a finding names its rule and policy line."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Optional
+
+from ..findings import Related
+from ..model import PORT_PROTOCOLS, PROTOCOL_NAMES, Chain, Rule, Ruleset, Span
+from .model import ForbiddenPorts, Policy, PortRanges, ServicePolicy, format_ranges
+
+Intervals = tuple[tuple[int, int], ...]
+
+_PRIVATE = {
+    "ip": ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16",
+           "100.64.0.0/10", "0.0.0.0/8"),
+    "ip6": ("fc00::/7", "fe80::/10", "::1/128", "::/128"),
+}
+_PAST = {"drop": "dropped", "reject": "rejected", "queue": "queued"}
+_CATEGORIES = (("well-known", 0, 1023), ("registered", 1024, 49151), ("dynamic", 49152, 65535))
+
+
+# --------------------------------------------------------------------------- intervals
+
+
+def normalize(intervals: Iterable[tuple[int, int]]) -> Intervals:
+    merged: list[list[int]] = []
+    for lo, hi in sorted(intervals):
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    return tuple((lo, hi) for lo, hi in merged)
+
+
+def intersect(a: Intervals, b: Intervals) -> Intervals:
+    return normalize((max(alo, blo), min(ahi, bhi)) for alo, ahi in a for blo, bhi in b
+                     if alo <= bhi and blo <= ahi)
+
+
+def subtract(a: Intervals, b: Intervals) -> Intervals:
+    result = list(normalize(a))
+    for blo, bhi in normalize(b):
+        pieces = []
+        for lo, hi in result:
+            if hi < blo or lo > bhi:
+                pieces.append((lo, hi))
+                continue
+            if lo < blo:
+                pieces.append((lo, blo - 1))
+            if hi > bhi:
+                pieces.append((bhi + 1, hi))
+        result = pieces
+    return tuple(result)
+
+
+def network_intervals(networks, version: int) -> Intervals:
+    return normalize((int(n.network_address), int(n.broadcast_address))
+                     for n in networks if n.version == version)
+
+
+def family_version(family: str) -> int:
+    return 6 if family == "ip6" else 4
+
+
+def describe_addresses(intervals: Intervals, family: str, limit: int = 4) -> str:
+    """Address intervals as CIDRs: ``0.0.0.0/5, 8.0.0.0/7, … (12 networks)``."""
+    cls = ipaddress.IPv6Address if family == "ip6" else ipaddress.IPv4Address
+    networks = [n for lo, hi in intervals
+                for n in ipaddress.summarize_address_range(cls(lo), cls(hi))]
+    text = ", ".join(str(n) for n in networks[:limit])
+    return text + (f", … ({len(networks)} networks)" if len(networks) > limit else "")
+
+
+def public_sources(sources: Intervals, family: str) -> Intervals:
+    """The part of ``sources`` that is globally routable (not private, loopback, link-local)."""
+    private = [ipaddress.ip_network(n) for n in _PRIVATE.get(family, ())]
+    return subtract(sources, network_intervals(private, family_version(family)))
+
+
+def categories(ports: PortRanges) -> Iterator[tuple[str, PortRanges]]:
+    """``ports`` split by IANA range."""
+    for name, lo, hi in _CATEGORIES:
+        part = intersect(ports, ((lo, hi),))
+        if part:
+            yield name, part
+
+
+def describe_ports(protocol: int, ports: PortRanges) -> str:
+    """``23/tcp (telnet)`` for one port, ``135-139/tcp`` for ranges."""
+    from ..services import service_name
+
+    proto = PROTOCOL_NAMES.get(protocol, str(protocol))
+    text = f"{format_ranges(ports[:8])}{',…' if len(ports) > 8 else ''}/{proto}"
+    if len(ports) == 1 and ports[0][0] == ports[0][1]:
+        name = service_name(protocol, ports[0][0])
+        if name:
+            text += f" ({name})"
+    return text
+
+
+# --------------------------------------------------------------------------- exposure
+
+
+@dataclass(frozen=True)
+class Open:
+    """One exposure class as the policy checks see it: trusted sources already removed."""
+
+    hook: str
+    family: str
+    protocol: int
+    ports: PortRanges
+    internal_ports: Optional[PortRanges]
+    sources: Intervals
+    certainty: str
+    reason: str
+    rules: tuple[Rule, ...]
+    nat_rules: tuple[Rule, ...]
+
+
+def _interface_trusted(name: str, patterns: tuple[str, ...]) -> bool:
+    for pattern in patterns:
+        if pattern[-1:] in "+*" and pattern[:-1] and name.rstrip("+*").startswith(pattern[:-1]):
+            return True
+        if name == pattern:
+            return True
+    return False
+
+
+def open_classes(ctx, trusted: bool = True) -> tuple[Open, ...]:
+    """NEW-connection exposure on input and forward, with ports, minus what the policy
+    trusts (``trusted=False``: everything, for "is this reachable at all")."""
+    policy: Policy = ctx.policy
+    trusted_names = tuple(s.value for s in policy.trusted_interfaces) if trusted else ()
+    trusted_nets = [network for network, _ in policy.trusted_sources] if trusted else []
+    result = []
+    for exposure in ctx.analysis.exposure():
+        if exposure.hook not in ("input", "forward") or exposure.protocol not in PORT_PROTOCOLS:
+            continue
+        if exposure.interfaces is not None and exposure.interfaces and all(
+                _interface_trusted(name, trusted_names) for name in exposure.interfaces):
+            continue
+        sources = subtract(exposure.sources,
+                           network_intervals(trusted_nets, family_version(exposure.family)))
+        if not sources or not exposure.ports:
+            continue
+        result.append(Open(exposure.hook, exposure.family, exposure.protocol,
+                           normalize(exposure.ports), exposure.internal_ports, sources,
+                           exposure.certainty, exposure.reason, tuple(exposure.rules),
+                           tuple(exposure.nat_rules)))
+    return tuple(result)
+
+
+def base_chains(ruleset: Ruleset, hook: str) -> Iterator[tuple[str, Chain]]:
+    """(table family, chain) for every filter base chain on ``hook``."""
+    for table in ruleset.tables:
+        for chain in table.chains:
+            if chain.hook == hook and chain.type in ("filter", None) and \
+                    (ruleset.format == "nft" or table.name == "filter"):
+                yield table.family, chain
+
+
+def responsible_span(ctx, item: Open) -> Span:
+    """The rule that lets ``item`` in; the base chain (its policy) when no rule does."""
+    for rule in item.rules:
+        if rule.span.line:
+            return rule.span
+    for rule in item.nat_rules:
+        if rule.span.line:
+            return rule.span
+    return chain_span(ctx.ruleset, item.hook)
+
+
+def chain_span(ruleset: Ruleset, hook: str) -> Span:
+    for _, chain in base_chains(ruleset, hook):
+        if chain.span.line:
+            return chain.span
+    for _, _, rule in ruleset.iter_rules():
+        return rule.span
+    return ruleset.span if ruleset.span.line else Span(ruleset.path, 1, 1, 1, 1)
+
+
+def rules_related(item: Open, primary: Span) -> tuple[Related, ...]:
+    related = []
+    for rule in item.rules:
+        if rule.span != primary and rule.span.line:
+            related.append(Related(rule.span, "also accepts it"))
+    for rule in item.nat_rules:
+        if rule.span != primary and rule.span.line:
+            related.append(Related(rule.span, "rewrites the destination (NAT)"))
+    return tuple(related)
+
+
+def accepted_by(item: Open) -> str:
+    """``accepted by line 12`` / ``accepted by the input chain's policy``."""
+    lines = sorted({r.span.line for r in item.rules if r.span.line})
+    if lines:
+        return "accepted by line" + ("s " if len(lines) > 1 else " ") + \
+            ", ".join(str(n) for n in lines)
+    return f"accepted by the {item.hook} chain's policy"
+
+
+def nat_note(item: Open) -> str:
+    if item.internal_ports is None or item.internal_ports == item.ports:
+        return ""
+    return f" (NAT to port {format_ranges(item.internal_ports)})"
+
+
+def merge_key(span: Span, *parts) -> tuple:
+    return (span.path, span.line, span.column, *parts)
+
+
+def uncertain(items: Iterable[Open]) -> tuple[str, str]:
+    """(certainty, reason) for a finding made of several exposure classes."""
+    reasons = sorted({i.reason for i in items if i.certainty != "definite" and i.reason})
+    certain = all(i.certainty == "definite" for i in items)
+    return ("definite" if certain else "possible"), "; ".join(reasons)
+
+
+# --------------------------------------------------------------------------- policy views
+# Each port problem is reported by exactly one check: forbidden (FW402) before remap (FW403)
+# before protocol mismatch (FW405) before "not listed" (FW401).
+
+
+def forbidden_hits(policy: Policy, item: Open) -> list[tuple[ForbiddenPorts, PortRanges]]:
+    """Forbidden entries ``item`` reaches, with the ports it reaches them on."""
+    hits = []
+    for entry in policy.forbidden:
+        if item.protocol not in entry.protocols:
+            continue
+        ports = intersect(item.ports, entry.ports)
+        if ports and (not entry.world_open or public_sources(item.sources, item.family)):
+            hits.append((entry, ports))
+    return hits
+
+
+def listed_ports(policy: Policy, protocol: int, hook: str) -> PortRanges:
+    return normalize(r for s in policy.services if hook in s.hooks and protocol in s.protocols
+                     for r in s.ports)
+
+
+def remap_hits(policy: Policy, item: Open) -> list[tuple[ServicePolicy, PortRanges]]:
+    """Remapped services whose standard port ``item`` reaches (and no service lists)."""
+    hits = []
+    listed = listed_ports(policy, item.protocol, item.hook)
+    for service in policy.services:
+        if item.hook not in service.hooks:
+            continue
+        standard = normalize((port, port) for proto, port in service.standard_closed
+                             if proto == item.protocol)
+        ports = subtract(intersect(item.ports, standard), listed)
+        if ports:
+            hits.append((service, ports))
+    return hits
+
+
+def mismatch_hits(policy: Policy, item: Open) -> list[tuple[ServicePolicy, PortRanges]]:
+    """Services listed on another protocol for ports ``item`` opens on this one."""
+    hits = []
+    listed = listed_ports(policy, item.protocol, item.hook)
+    for service in policy.services:
+        if item.hook not in service.hooks or item.protocol in service.protocols:
+            continue
+        ports = subtract(intersect(item.ports, service.ports), listed)
+        if ports:
+            hits.append((service, ports))
+    return hits
+
+
+def present_families(ruleset: Ruleset) -> tuple[str, ...]:
+    """The address families the ruleset filters ("inet" counts as both)."""
+    families = set()
+    for table in ruleset.tables:
+        if table.family == "inet":
+            families.update(("ip", "ip6"))
+        elif table.family in ("ip", "ip6"):
+            families.add(table.family)
+    return tuple(sorted(families))
+
+
+def required_packet_problems(ctx, requirement: str, packets, what: str) -> Iterator:
+    """Problems for a ``require:`` property shown by packets that input must accept: one per
+    family whose packets are not all accepted, at the rule that refuses them."""
+    from ..findings import Problem
+
+    policy: Policy = ctx.policy
+    setting = policy.requirement(requirement)
+    if setting is None:
+        return
+    for family in present_families(ctx.ruleset):
+        refused = [(packet, outcome) for packet in packets(family)
+                   for outcome in (ctx.analysis.verdict_for(packet),)
+                   if outcome.verdict != "accept"]
+        if not refused:
+            continue
+        packet, outcome = refused[0]
+        deciding = [r for r in outcome.rules if r.span.line]
+        span = deciding[-1].span if deciding else chain_span(ctx.ruleset, "input")
+        names = "/".join(sorted({PROTOCOL_NAMES.get(p.protocol, str(p.protocol))
+                                 for p, _ in refused}))
+        where = f"line {span.line}" if deciding else f"the {outcome.hook} chain's policy"
+        message = (what.format(daddr=packet.daddr, protocol=names) +
+                   f" {'is' if len(refused) == 1 else 'are'} "
+                   f"{_PAST.get(outcome.verdict, outcome.verdict)} "
+                   f"({'IPv6' if family == 'ip6' else 'IPv4'}) by {where}; policy "
+                   f"{policy.name!r} requires {requirement}")
+        yield Problem(span=span, message=message, certainty=outcome.certainty,
+                      related=(Related(setting.span, f"policy {policy.name} requires "
+                                                     f"{requirement}"),),
+                      key=f"{policy.name}|{requirement}|{family}")
