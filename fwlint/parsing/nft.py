@@ -239,6 +239,7 @@ class _TableState:
     chains: dict = field(default_factory=dict)
     sets: dict = field(default_factory=dict)
     handle: int = 0
+    bindings: int = 0
 
     def next_handle(self) -> int:
         self.handle += 1
@@ -548,7 +549,7 @@ class _Builder:
                 elements.extend(SetElement(tuple(e.parts), " ".join(e.value) if e.value
                                            else None, span) for e in elems)
             elif first not in ("timeout", "gc-interval", "size", "policy", "auto-merge",
-                               "comment", "counter", "quota", "elements"):
+                               "comment", "counter", "quota", "limit", "ct", "last"):
                 raise _LineError(self.problem_error(
                     tok, f"unexpected {first!r} in a set", 0,
                     ("type", "typeof", "flags", "elements", "timeout", "size", "policy"),
@@ -724,6 +725,8 @@ class _Builder:
         except RuleProblem as exc:
             raise _LineError(self.problem_error(tok, str(exc), exc.offset, exc.expected,
                                                 exc.found)) from None
+        if parts.binding is not None:
+            parts.verdict = self.chain_binding(table, tok, parts)
         span = self.offset_span(tok, offset, len(text.rstrip()))
         rule_text = " ".join(text[offset:].split())
         base = _normalise(parts.matches)
@@ -739,6 +742,21 @@ class _Builder:
             chain.rules.append(entry)
         else:
             chain.rules.insert(position, entry)
+
+    def chain_binding(self, table: _TableState, tok, parts):
+        """``jump { … }``: an anonymous chain, named ``__chainN`` in order of appearance."""
+        import dataclasses
+        table.bindings += 1
+        name = f"__chain{table.bindings}"
+        start, end = parts.binding
+        chain = self.get_chain(table, name, self.offset_span(tok, start, end), True)
+        for offset, line in _split_body(str(tok)[start:end]):
+            sub = _SubToken(line, tok, start + offset, self)
+            try:
+                self.append_rule(table, chain, sub, self.tokens(sub), 0)
+            except _LineError as exc:
+                self.errors.append(exc.error)
+        return dataclasses.replace(parts.verdict, target=name)
 
     # ------------------------------------------------------------------ result
 

@@ -94,7 +94,7 @@ CT_KEYS: dict[str, str] = {
     "bytes": "int64", "packets": "int64", "avgpkt": "int64", "zone": "int16",
     "event": "any", "label": "any", "id": "int32", "saddr": "any", "daddr": "any",
     "proto-src": "inet_service", "proto-dst": "inet_service", "secmark": "int32",
-    "count": "int32",
+    "count": "int32", "expectation": "string", "timeout": "string",
 }
 CT_DIRECTIONAL = frozenset({"bytes", "packets", "avgpkt", "zone", "l3proto", "protocol",
                             "saddr", "daddr", "proto-src", "proto-dst", "ip", "ip6"})

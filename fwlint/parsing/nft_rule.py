@@ -100,6 +100,8 @@ class RuleParts:
     statements: list = field(default_factory=list)
     verdict: Optional[Verdict] = None
     comment: Optional[str] = None
+    #: ``jump { … }``: where the rules of the anonymous chain are in the rule text
+    binding: Optional[tuple[int, int]] = None
     branches: list = field(default_factory=lambda: [([], None)])
 
 
@@ -140,6 +142,9 @@ _STATEMENT_WORDS = frozenset({"counter", "log", "limit", "quota", "notrack", "co
                               "delete", "set", "masquerade", "redirect", "dnat", "snat", "meta",
                               "ct", "ip", "ip6", "tcp", "udp"})
 _NAT_FLAGS = frozenset({"persistent", "random", "fully-random", "netmap", "prefix"})
+_EXPR_HEADS = frozenset(PAYLOAD) | META_UNQUALIFIED | RAW_BASES | frozenset(
+    {"meta", "ct", "fib", "rt", "socket", "osf", "ipsec", "numgen", "jhash", "symhash",
+     "exthdr", "tunnel"})
 
 
 class RuleReader:
@@ -240,6 +245,12 @@ class RuleReader:
         start = self.pos
         word = self.take().text
         if word in ("jump", "goto"):
+            if self.word() == "{":
+                body_start = self.peek().offset
+                self.skip_braces()
+                self.parts.binding = (body_start + 1, self.toks[self.pos - 1].offset)
+                self.set_verdict(word, start, target="")
+                return
             target = self.take_value_word("a chain name")
             self.set_verdict(word, start, target=target)
         elif word == "queue":
@@ -298,12 +309,12 @@ class RuleReader:
         addresses: tuple = ()
         ports: tuple = ()
         options: list = []
+        while self.word() in _NAT_FLAGS and self.word(1) in ("to", ","):
+            options.append(("flags", self.take().text))
         if self.word() == "to" or (kind in ("dnat", "snat") and self.peek() is not None
                                    and self.word() not in _NAT_FLAGS):
             if self.word() == "to":
                 self.take()
-            elif kind in ("dnat", "snat"):
-                self.fail(f"expected 'to' after {kind}", ("to",))
             target_start = self.pos
             if self._simple_nat_target():
                 addresses, ports = self._nat_address(self.take().text, kind, family)
@@ -327,7 +338,7 @@ class RuleReader:
         if tok is None or tok.kind != "w":
             return False
         nxt = self.peek(1)
-        return tok.text[:1] in "0123456789:[" and not (
+        return tok.text not in _EXPR_HEADS and not tok.text.startswith("@") and not (
             nxt is not None and nxt.kind == "w" and nxt.text in (".", "map"))
 
     def _nat_address(self, text: str, kind: str, family: str) -> tuple:
@@ -353,7 +364,7 @@ class RuleReader:
         options = []
         if self.word() == "name":
             self.take()
-            options.append(("name", self.take_value_word("a counter name")))
+            options.append(("name", self.read_object_name()))
         while self.word() in ("packets", "bytes"):
             self.take()
             V.parse_int(self.take_value_word("a number"), 64)
@@ -366,7 +377,14 @@ class RuleReader:
         while self.word() in ("prefix", "level", "group", "snaplen", "queue-threshold", "flags"):
             key = self.take().text
             if key == "flags":
-                options.append((key, self.read_list_text()))
+                flag_start = self.pos
+                while self.word() in ("tcp", "ip", "sequence", "options", "skuid", "ether",
+                                      "all", ","):
+                    self.take()
+                if self.pos == flag_start:
+                    self.fail("expected log flags", ("tcp", "ip", "skuid", "ether", "all"))
+                options.append((key, self.text[self.toks[flag_start].offset:
+                                               self.end_of(self.pos)]))
             else:
                 value = self.take_value_word(f"a log {key}")
                 if key == "level" and value not in ("emerg", "alert", "crit", "err", "warn",
@@ -383,7 +401,7 @@ class RuleReader:
         self.take()
         if self.word() == "name":
             self.take()
-            self.add_statement("limit", start, (("name", self.take_value_word("a name")),))
+            self.add_statement("limit", start, (("name", self.read_object_name()),))
             return
         self.expect("rate")
         words = []
@@ -401,7 +419,7 @@ class RuleReader:
         self.take()
         if self.word() == "name":
             self.take()
-            self.add_statement("quota", start, (("name", self.take_value_word("a name")),))
+            self.add_statement("quota", start, (("name", self.read_object_name()),))
             return
         words = []
         while self.peek() is not None and self.peek().kind == "w" and (
@@ -409,6 +427,15 @@ class RuleReader:
                 or self.word()[:1].isdigit()):
             words.append(self.take().text)
         self.add_statement("quota", start, (("quota", " ".join(words)),))
+
+    def read_object_name(self) -> str:
+        """``counter name "c1"`` or ``counter name ip saddr map { … }``."""
+        start = self.pos
+        if self.word() in _EXPR_HEADS:
+            self.read_set_value()
+        else:
+            self.take_value_word("a name")
+        return self.text[self.toks[start].offset:self.end_of(self.pos)].strip('"')
 
     def read_notrack(self) -> None:
         start = self.pos
@@ -574,7 +601,7 @@ class RuleReader:
                 self.fail("unknown meta key", tuple(sorted(META_KEYS)))
             self.pos += 1
             return self._meta(key, start)
-        if word in META_UNQUALIFIED:
+        if word in META_UNQUALIFIED and not (word == "ipsec" and self.word() in ("in", "out")):
             return self._meta(word, start)
         if word == "ct":
             return self.read_ct(start)
@@ -721,15 +748,17 @@ class RuleReader:
         tok = self.peek()
         if tok is None:
             self.fail("expected a value to set")
-        if tok.kind == "w" and (tok.text in PAYLOAD or tok.text in ("meta", "ct", "numgen",
-                                                                   "jhash", "symhash", "fib")
-                                or tok.text in META_UNQUALIFIED):
+        if tok.kind == "w" and tok.text in _EXPR_HEADS:
             self.read_expression()
             if self.word() == "map":
                 self.take()
                 self.read_value()
             return
         self.read_value()
+        while self.peek() is not None and self.peek().text in _MASK_OPS and \
+                self.peek(1) is not None:
+            self.take()
+            self.read_operand_text()
 
     def read_set_elements(self) -> list:
         self.expect("{")
@@ -743,7 +772,7 @@ class RuleReader:
             if self.word() == "{":
                 elems.extend(self.read_set_elements())
                 continue
-            elem = self.read_element()
+            elem = self.read_element(in_set=True)
             if self.word() == ":":
                 self.take()
                 value_start = self.pos
@@ -755,18 +784,17 @@ class RuleReader:
                                                       and self.peek().text == ";"):
                 self.fail("expected , or } in a set", (",", "}"))
 
-    def read_element(self) -> _Elem:
+    def read_element(self, in_set: bool = False) -> _Elem:
         offset = self.peek().offset if self.peek() is not None else len(self.text)
         parts = [self.read_atom()]
         while self.word() == ".":
             self.take()
             parts.append(self.read_atom())
-        while self.word() in ("timeout", "expires", "comment", "counter") and \
-                self.peek().kind == "w":
+        while in_set and self.word() in ("timeout", "expires", "comment", "counter", "limit",
+                                         "quota", "ct", "last") and self.peek().kind == "w":
             key = self.take().text
-            if key == "counter":
-                while self.word() in ("packets", "bytes"):
-                    self.take()
+            if key in ("counter", "limit", "quota", "ct", "last"):
+                while self.peek() is not None and self.peek().text not in (",", "}", ":"):
                     self.take()
                 continue
             self.take_value_word(key)
@@ -788,9 +816,12 @@ class RuleReader:
         elif self.word() in ("bytes", "kbytes", "mbytes", "packets") and \
                 self.word(1).startswith("/"):
             text += " " + self.take().text + self.take().text
-        elif self.word() in ("/",):
+        elif self.word() == "/":
             self.take()
-            text += "/" + self.take_value_word("a unit")
+            text += "/" + self.read_list_text()
+        while self.word() == "|" and self.peek(1) is not None:
+            self.take()
+            text += "|" + self.take_value_word("a value")
         return text
 
     def read_list_text(self) -> str:
@@ -816,6 +847,7 @@ class RuleReader:
         else:
             self.fail("expected a verdict map")
         branches = []
+        catch_all = None
         for elem in elems:
             if not elem.value:
                 raise RuleProblem("a verdict map element needs ': verdict'", elem.offset)
@@ -829,12 +861,18 @@ class RuleReader:
                 len(verdict_words) > 1 else None
             if verdict_kind in ("jump", "goto") and target is None:
                 raise RuleProblem(f"{verdict_kind} needs a chain", elem.offset)
+            if elem.parts == ["*"]:
+                catch_all = ([], Verdict(verdict_kind, target=target,
+                                         span=self.span(expr.start, self.end_of(self.pos))))
+                continue
             matches = self.matches_for(expr, "==", ("list", [elem]), elem.offset,
                                        elem.offset + 1)
             verdict = Verdict(verdict_kind, target=target,
                               span=self.span(expr.start, self.end_of(self.pos)))
             branches.append((matches, verdict))
         branches.sort(key=_branch_key)
+        if catch_all is not None:
+            branches.append(catch_all)
         self._multiply(branches)
 
     def _multiply(self, branches: list) -> None:
@@ -924,8 +962,9 @@ class RuleReader:
                 V.parse_int(text, 32)
             return
         if kind == "tcp_flag":
-            if text not in V.TCP_FLAGS:
-                V.parse_int(text, 8)
+            for word in re.split(r"[|,/]", text):
+                if word not in V.TCP_FLAGS:
+                    V.parse_int(word, 8)
             return
         if kind == "mark":
             for part in text.split("-"):
@@ -954,7 +993,8 @@ class RuleReader:
         for elem in elems:
             if len(elem.parts) != 1:
                 raise V.ValueProblem("a concatenated value for a single field")
-        words = [elem.parts[0] for elem in elems]
+        words = [elem.parts[0] if fld.kind == "ifname" else elem.parts[0].lstrip('"')
+                 for elem in elems]
         if fld.kind in ("ipv4_addr", "ipv6_addr") and fld.header in ("ip", "ip6"):
             version = 4 if fld.kind == "ipv4_addr" else 6
             parse = V.ipv4_interval if version == 4 else V.ipv6_interval
@@ -1004,6 +1044,13 @@ class RuleReader:
         if key == ("tcp", "flags"):
             for w in words:
                 self.check(fld, w)
+            if len(words) == 1 and "/" in words[0]:
+                comp_text, _, mask_text = words[0].partition("/")
+                comp = frozenset(w for w in re.split(r"[|,]", comp_text) if w)
+                mask = frozenset(w for w in re.split(r"[|,]", mask_text) if w)
+                if (comp | mask) <= set(V.TCP_FLAGS):
+                    return [TcpFlagsMatch(mask, comp, negated, span)]
+                return None
             if len(words) == 1 and words[0] in V.TCP_FLAGS:
                 flags = frozenset(words)
                 return [TcpFlagsMatch(flags, flags, negated, span)]
@@ -1061,7 +1108,7 @@ def _named_range(word: str, names: dict[str, int]) -> tuple[int, int]:
 
 
 def _split_address_port(text: str, family: str) -> tuple[str, str]:
-    if text.startswith(":"):
+    if text.startswith(":") and not text.startswith("::"):
         return "", text[1:]
     if text.startswith("["):
         address, _, rest = text[1:].partition("]")
