@@ -11,7 +11,7 @@ from typing import Optional, Sequence
 from . import __version__
 
 #: subcommand modules, in the order ``fwlint --help`` lists them
-_COMMANDS = ("check", "baseline", "rules", "rule", "dump", "policy")
+_COMMANDS = ("check", "baseline", "rules", "rule", "dump", "policy", "exposure")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,7 +16,7 @@ numbers that chose it) and :mod:`fwlint.analysis.evaluate` (chains, views, NAT).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional
 
 from ..model import Rule, Ruleset
@@ -117,6 +117,8 @@ class NatRule:
     daddrs: tuple[tuple[int, int], ...]
     dports: tuple[tuple[int, int], ...]
     target: str  # "addr:port" as written, for messages and comparison
+    #: the rule's match as boxes of :mod:`fwlint.analysis.space`, to test exact overlap
+    boxes: tuple = field(default=(), compare=False, repr=False)
 
 
 class Analysis:

@@ -485,21 +485,31 @@ class Evaluation:
     def nat_rules(self) -> tuple[NatRule, ...]:
         out = []
         for family in self._families():
+            code = FAMILY_NAMES.index(family)
             for hook in self.hooks(family, "prerouting", ("nat",)):
-                for d in self.decisions(hook.key, "P"):
-                    v = d.entry.rule.verdict
-                    if v.kind not in NAT_IN_KINDS:
+                for key, e in self._walk(hook.key):
+                    v = e.rule.verdict
+                    if e.kind != "term" or v.kind not in NAT_IN_KINDS:
                         continue
-                    boxes = [b for b in (restrict_box(b, FAMILY, ((FAMILY_NAMES.index(family),) * 2,))
-                                         for b in d.entry.comp.boxes) if b is not None]
-                    if not boxes:
-                        continue
-                    nat = NatRule(hook.table.name, family, hook.chain.name, d.entry.rule,
-                                  _proj(boxes, PROTOCOL), _proj(boxes, DADDR), _proj(boxes, DPORT),
-                                  _nat_target(v, family))
-                    if nat not in out:
-                        out.append(nat)
+                    boxes = [b for b in (restrict_box(b, FAMILY, ((code, code),))
+                                         for b in e.comp.boxes) if b is not None]
+                    if boxes:
+                        out.append(NatRule(hook.table.name, family, self.tables[key][1].name,
+                                           e.rule, _proj(boxes, PROTOCOL), _proj(boxes, DADDR),
+                                           _proj(boxes, DPORT), _nat_target(v, family),
+                                           tuple(boxes)))
         return tuple(out)
+
+    def _walk(self, key, seen: Optional[set] = None):
+        """(chain key, entry) of a chain and the chains it calls, each chain once, in order."""
+        seen = set() if seen is None else seen
+        if key in seen:
+            return
+        seen.add(key)
+        for e in self.entries(key):
+            yield key, e
+            if e.target is not None:
+                yield from self._walk(e.target, seen)
 
     def _families(self) -> list[str]:
         fams = set()
