@@ -101,3 +101,32 @@ def test_extension_t_files_ok_parse_and_fail_rejected():
     print("FAIL lines accepted:\n  " + "\n  ".join(fail_misses))
     assert ok_rate >= 0.99
     assert fail_rate >= 0.90
+
+
+def test_extension_t_files_rule_equals_its_saved_form():
+    """Each ``;OK`` line names how iptables-save prints the rule back: both must give
+    the same model (normalisation: defaults, ranges, names for numbers, option order).
+    Unmodelled modules whose defaults fwlint does not know (owner names, TOS/DSCP class
+    names, connlimit defaults, …) may differ: at least 90% must agree."""
+    if not corpus_available():
+        pytest.skip(f"corpus not found at {CORPUS}")
+    compared, differ = 0, []
+    for name, table, chain, rule, result, number in t_file_cases():
+        if result != "OK":
+            continue
+        path = os.path.join(CORPUS, "ipt-tests", "extensions", name)
+        with open(path, encoding="utf-8") as handle:
+            saved = handle.read().split("\n")[number - 1].split(";")[1]
+        if saved == "=":
+            continue
+        fmt = _format(name)
+        mine = parse_text(_document(table, chain, rule), name, fmt)
+        theirs = parse_text(_document(table, chain, saved), name, fmt)
+        compared += 1
+        if [r for _, _, r in mine.ruleset.iter_rules()] != \
+                [r for _, _, r in theirs.ruleset.iter_rules()] or theirs.errors:
+            differ.append(f"{name}:{number}: {rule}  vs  {saved}")
+    print(f"\n.t rules equal to their saved form: {compared - len(differ)}/{compared}")
+    print("differ:\n  " + "\n  ".join(differ))
+    assert compared > 100
+    assert len(differ) <= compared * 0.10

@@ -17,7 +17,7 @@ from ..model import (IPTABLES_BUILTIN_CHAINS, PROTOCOL_NUMBERS, AddressMatch, Ch
                      CtStateMatch, IcmpTypeMatch, InterfaceMatch, MarkMatch, OpaqueMatch,
                      ParseError, ParseResult, PortMatch, ProtocolMatch, Rule, Ruleset,
                      SetMatch, Span, Statement, Table, TcpFlagsMatch, Verdict, match_sort_key)
-from .iptables_args import ARITY, PARSERS, ArgError, PortRange, parse_address
+from .iptables_args import ARITY, PARSERS, ArgError, canonical_args, parse_address
 from .iptables_modules import (PROTOCOL_MODULES, STANDARD_TARGETS, TERMINATING_TARGETS,
                                Extension, matches, targets)
 
@@ -38,10 +38,14 @@ def _parser():
 
 # --------------------------------------------------------------------------- words
 
-# A word: double-quoted parts (with backslash escapes), single-quoted parts, escaped
-# characters and plain characters, glued together as a shell (and iptables-restore) reads.
-_WORD_RE = re.compile(r"""(?:"(?:[^"\\]|\\.)*"|'[^']*'|\\.|[^\s"'\\])+|(?P<bad>["'])""")
-_UNQUOTE_RE = re.compile(r""""((?:[^"\\]|\\.)*)"|'([^']*)'|\\(.)""")
+# A word as a shell reads it: double-quoted parts (with backslash escapes), single-quoted
+# parts, escaped characters and plain characters, glued together.  iptables-restore only
+# knows double quotes (a single quote is an ordinary character there).
+_SHELL_WORD_RE = re.compile(r"""(?:"(?:[^"\\]|\\.)*"|'[^']*'|\\.|[^\s"'\\])+|(?P<bad>["'])""")
+_SHELL_UNQUOTE_RE = re.compile(r""""((?:[^"\\]|\\.)*)"|'([^']*)'|\\(.)""")
+_RESTORE_WORD_RE = re.compile(r"""(?:"(?:[^"\\]|\\.)*"|[^\s"])+|(?P<bad>")""")
+_RESTORE_UNQUOTE_RE = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_ESCAPE_RE = re.compile(r"\\(.)")
 
 
 @dataclass(slots=True)
@@ -54,12 +58,12 @@ class Word:
     end_column: int  # inclusive
 
 
-def _unquote(raw: str) -> str:
+def _unquote(raw: str, shell: bool = True) -> str:
     if '"' not in raw and "'" not in raw and "\\" not in raw:
         return raw
-    return _UNQUOTE_RE.sub(lambda m: m.group(1).replace('\\"', '"').replace("\\\\", "\\")
-                           if m.group(1) is not None else
-                           (m.group(2) if m.group(2) is not None else m.group(3)), raw)
+    pattern = _SHELL_UNQUOTE_RE if shell else _RESTORE_UNQUOTE_RE
+    return pattern.sub(lambda m: _ESCAPE_RE.sub(r"\1", m.group(1)) if m.group(1) is not None
+                       else (m.group(2) if m.group(2) is not None else m.group(3)), raw)
 
 
 class WordError(Exception):
@@ -68,20 +72,21 @@ class WordError(Exception):
         self.column = column
 
 
-def split_words(text: str, line: int, column: int) -> list[Word]:
-    """Split one line into words; ``column`` is the 1-based column of ``text[0]``."""
-    if '"' not in text and "'" not in text and "\\" not in text:
+def split_words(text: str, line: int, column: int, shell: bool = False) -> list[Word]:
+    """Split one line into words, as a shell (``shell``) or iptables-restore reads them;
+    ``column`` is the 1-based column of ``text[0]``."""
+    if '"' not in text and (not shell or ("'" not in text and "\\" not in text)):
         words = []
         for m in re.finditer(r"\S+", text):
             start = column + m.start()
             words.append(Word(m.group(), m.group(), line, start, line, column + m.end() - 1))
         return words
     words = []
-    for m in _WORD_RE.finditer(text):
+    for m in (_SHELL_WORD_RE if shell else _RESTORE_WORD_RE).finditer(text):
         if m.group("bad"):
             raise WordError(column + m.start(), f"unterminated quote {m.group('bad')}")
         raw = m.group()
-        words.append(Word(_unquote(raw), raw, line, column + m.start(), line,
+        words.append(Word(_unquote(raw, shell), raw, line, column + m.start(), line,
                           column + m.end() - 1))
     return words
 
@@ -552,8 +557,8 @@ class _RuleParser:
                                        text=f"{option} {value}")
                 raise _Error(word, str(exc), ("an address",)) from None
             if not contiguous:
-                return OpaqueMatch("address", ((option, value),), negated, span,
-                                   text=f"{option} {value}")
+                return OpaqueMatch("address", ((option, _masked_text(item, version)),),
+                                   negated, span, text=f"{option} {value}")
             intervals.append((first, last))
         return AddressMatch(field_name, version, _merge(intervals), negated, span,
                             tuple(items))
@@ -706,12 +711,23 @@ class _RuleParser:
                     "; ".join(comments) if comments else None, self.span, self.text,
                     self.counters)
 
-    def _opaque(self, inst: _Instance, names: Optional[list[str]] = None) -> OpaqueMatch:
+    def _options(self, inst: _Instance, names: Optional[list[str]] = None
+                 ) -> tuple[tuple[str, ...], ...]:
+        """The options of an unmodelled module or target, in iptables-save's form."""
         options = []
         for key in (names if names is not None else inst.options):
-            args, _, negated, _, _ = inst.options[key]
+            args, value, negated, _, _ = inst.options[key]
             name = key.split("\0")[0]
+            if inst.ext is not None and name in inst.ext.options:
+                canonical = canonical_args(inst.ext.options[name].kind, args, value, negated)
+                if canonical is None:
+                    continue
+                args = canonical
             options.append((("!",) if negated else ()) + (name,) + args)
+        return canonical_options(inst.name, options, self.family)
+
+    def _opaque(self, inst: _Instance, names: Optional[list[str]] = None) -> OpaqueMatch:
+        options = self._options(inst, names)
         span = _span(self.path, inst.first, inst.last)
         text = " ".join(w.raw for w in self.words if inst.first.column <= w.column and
                         w.end_column <= inst.last.end_column and w.line == inst.first.line)
@@ -834,7 +850,7 @@ class _RuleParser:
                                self._words_text(inst))
 
     def _target_options(self, inst: _Instance) -> tuple[tuple[str, ...], ...]:
-        return tuple((key.split("\0")[0], *inst.options[key][0]) for key in inst.options)
+        return self._options(inst)
 
     def _words_text(self, inst: _Instance) -> str:
         return " ".join(w.raw for w in self.words if w.line == inst.first.line and
@@ -874,6 +890,62 @@ def _xmark(inst: _Instance) -> str:
     else:
         value, mask = given["--xor-mark"][1], 0
     return f"0x{value:x}/0x{mask:x}"
+
+
+_DROPPED_DEFAULTS = {"NFLOG": {("--nflog-group", "0")},
+                     "string": {("--from", "0"), ("--to", "65535")}}
+_RATE_UNITS = {"s": "sec", "sec": "sec", "second": "sec", "m": "min", "min": "min",
+               "minute": "min", "h": "hour", "hour": "hour", "d": "day", "day": "day"}
+
+
+def canonical_options(module: str, options: list[tuple[str, ...]], family: int
+                      ) -> tuple[tuple[str, ...], ...]:
+    """An unmodelled module's options as iptables-save prints them: defaults made explicit
+    or dropped the way it does, rate units spelled one way, options sorted (their order
+    does not change the meaning, except around policy's --next)."""
+    present = {o[1] if o[0] == "!" else o[0] for o in options}
+    if module == "limit":
+        options = [(o[0], _canonical_rate(o[1])) if o[0] == "--limit" else o for o in options
+                   if o != ("--limit-burst", "5")]
+    elif module in _DROPPED_DEFAULTS:
+        options = [o for o in options if o not in _DROPPED_DEFAULTS[module]]
+    elif module == "hashlimit" and "--hashlimit-burst" not in present:
+        options.append(("--hashlimit-burst", "5"))
+    elif module == "connlimit":
+        if "--connlimit-mask" not in present:
+            options.append(("--connlimit-mask", "128" if family == 6 else "32"))
+        if "--connlimit-daddr" not in present and "--connlimit-saddr" not in present:
+            options.append(("--connlimit-saddr",))
+    elif module == "CONNMARK" and ({"--save-mark", "--restore-mark"} & present):
+        options += [(o, "0xffffffff") for o in ("--nfmask", "--ctmask") if o not in present]
+    elif module == "NFQUEUE" and not ({"--queue-num", "--queue-balance"} & present):
+        options.append(("--queue-num", "0"))
+    elif module == "recent":
+        if "--name" not in present:
+            options.append(("--name", "DEFAULT"))
+        if "--mask" not in present:
+            options.append(("--mask", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff" if family == 6
+                            else "255.255.255.255"))
+        if "--rdest" not in present and "--rsource" not in present:
+            options.append(("--rsource",))
+    if module == "policy":
+        return tuple(options)
+    return tuple(sorted(options))
+
+
+def _canonical_rate(text: str) -> str:
+    number, slash, unit = text.partition("/")
+    return f"{number}/{_RATE_UNITS.get(unit, unit)}" if slash else f"{number}/sec"
+
+
+def _masked_text(item: str, version: int) -> str:
+    """``addr/mask`` with a non-contiguous mask, as iptables-save prints it (host bits
+    cleared, canonical address text)."""
+    import ipaddress
+    addr_text, _, mask_text = item.partition("/")
+    cls = ipaddress.IPv6Address if version == 6 else ipaddress.IPv4Address
+    mask = int(cls(mask_text))
+    return f"{cls(int(cls(addr_text)) & mask)}/{cls(mask)}"
 
 
 def _merge(intervals) -> tuple[tuple[int, int], ...]:
@@ -1097,7 +1169,7 @@ def _logical_lines(builder: _Builder):
             stripped = stripped[:-1]
         body = _strip_comment(stripped)
         try:
-            pending.extend(split_words(body, number, 1))
+            pending.extend(split_words(body, number, 1, shell=True))
         except WordError as exc:
             builder.error(Span(builder.path, number, exc.column, number, exc.column),
                           str(exc), ('"',), "end of line")

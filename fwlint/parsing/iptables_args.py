@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 
 class ArgError(ValueError):
@@ -438,12 +438,10 @@ def _tos(args, family):
     names = {"minimize-delay": 0x10, "maximize-throughput": 0x08,
              "maximize-reliability": 0x04, "minimize-cost": 0x02, "normal-service": 0x00}
     if args[0].lower() in names:
-        return names[args[0].lower()]
+        return (names[args[0].lower()], 0x3F)
     value, slash, mask = args[0].partition("/")
-    parse_uint(value, 255, what="TOS value")
-    if slash:
-        parse_uint(mask, 255, what="TOS mask")
-    return args[0]
+    return (parse_uint(value, 255, what="TOS value"),
+            parse_uint(mask, 255, what="TOS mask") if slash else 0xFF)
 
 
 DSCP_CLASSES = _enum("CS0", "CS1", "CS2", "CS3", "CS4", "CS5", "CS6", "CS7", "BE", "EF",
@@ -521,6 +519,36 @@ def _any(args, family):
     return args[0]
 
 
+_FULL = {"r8": 0xFF, "r16": 0xFFFF, "r32": 0xFFFFFFFF, "r64": 0xFFFFFFFFFFFFFFFF}
+
+
+def canonical_args(kind: str, args: tuple[str, ...], value: Any, negated: bool
+                   ) -> Optional[tuple[str, ...]]:
+    """An option's arguments as iptables-save prints them (numbers for names, ``a:b``
+    ranges with ``a`` when both ends are equal); None when the option is a no-op that
+    iptables-save leaves out (a non-negated full range)."""
+    if kind == "r64":  # connbytes: an open upper end is printed as the lower end alone
+        low, high = value
+        return (str(low) if high == _FULL[kind] else f"{low}:{high}",)
+    if kind == "netmap":
+        first, last, _ = value
+        bits = 128 if ":" in args[0] else 32
+        prefix = bits - (last - first).bit_length()
+        return (f"{args[0].split('/')[0]}/{prefix}",)
+    if kind in _FULL or kind == "portr":
+        low, high = value[0] if kind == "portr" else value
+        if (low, high) == (0, 65535 if kind == "portr" else _FULL[kind]) and not negated:
+            return None
+        return (str(low) if low == high else f"{low}:{high}",)
+    if kind in ("port", "ctproto"):
+        return (str(value),)
+    if kind == "tos":
+        return (f"0x{value[0]:02x}/0x{value[1]:02x}",)
+    if kind == "qbalance":
+        return (f"{value[0]}:{value[1]}",)
+    return args
+
+
 PARSERS: dict[str, Callable[[list[str], int], Any]] = {
     "": lambda args, family: None,
     "u8": _uint(0xFF), "u16": _uint(0xFFFF), "u32": _uint(0xFFFFFFFF),
@@ -529,7 +557,7 @@ PARSERS: dict[str, Callable[[list[str], int], Any]] = {
     "hitcount": _uint(255, 1), "ttlstep": _uint(255, 1), "osfttl": _uint(2),
     "osflog": _uint(2), "ect": _uint(3), "dscp": _uint(0x3F),
     "port": _port, "portr": _portr, "ports": _ports, "tcpflags": _tcpflags,
-    "addr": _addr, "iprange": _iprange, "prefix": _prefix, "mac": _mac, "iface": _iface,
+    "addr": _addr, "netmap": _addr, "iprange": _iprange, "prefix": _prefix, "mac": _mac, "iface": _iface,
     "natto": _natto, "natports": _natports,
     "icmp4": _icmp(ICMP4_TYPES), "icmp6": _icmp(ICMP6_TYPES),
     "states": _names({k: v for k, v in CT_STATE_NAMES.items() if k not in ("snat", "dnat")},

@@ -237,7 +237,7 @@ _TARGET_SPECS = (
     _spec("MASQUERADE", "to-ports:natports random random-fully", target=True,
           tables=_NAT_TABLE),
     _spec("REDIRECT", "to-ports:natports random", target=True, tables=_NAT_TABLE),
-    _spec("NETMAP", "to:addr", target=True, required="to", tables=_NAT_TABLE),
+    _spec("NETMAP", "to:netmap", target=True, required="to", tables=_NAT_TABLE),
     _spec("MARK", "set-mark:mark set-xmark:mark and-mark:u32 or-mark:u32 xor-mark:u32",
           target=True, required="set-mark|set-xmark|and-mark|or-mark|xor-mark",
           exclusive="set-mark|set-xmark|and-mark|or-mark|xor-mark"),

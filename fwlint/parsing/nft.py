@@ -538,7 +538,9 @@ class _Builder:
                 key_type = tuple(p.strip() for p in key_text.split(" . "))
                 value_type = value_text.strip() or None
             elif first == "flags":
-                flags = tuple(t.text for t in toks[1:] if t.text != ",")
+                flags = tuple(sorted(set(flags) | {t.text for t in toks[1:] if t.text != ","}))
+            elif first == "timeout":
+                flags = tuple(sorted(set(flags) | {"timeout"}))
             elif first == "elements":
                 reader = RuleReader(toks[2:], RuleContext(table.family), str(tok))
                 try:
@@ -548,7 +550,7 @@ class _Builder:
                                                         exc.expected, exc.found)) from None
                 elements.extend(SetElement(tuple(e.parts), " ".join(e.value) if e.value
                                            else None, span) for e in elems)
-            elif first not in ("timeout", "gc-interval", "size", "policy", "auto-merge",
+            elif first not in ("gc-interval", "size", "policy", "auto-merge",
                                "comment", "counter", "quota", "limit", "ct", "last"):
                 raise _LineError(self.problem_error(
                     tok, f"unexpected {first!r} in a set", 0,
@@ -729,8 +731,9 @@ class _Builder:
             parts.verdict = self.chain_binding(table, tok, parts)
         span = self.offset_span(tok, offset, len(text.rstrip()))
         rule_text = " ".join(text[offset:].split())
-        base = _normalise(parts.matches)
-        rules = [Rule(tuple(_normalise(base + extra)) if extra else tuple(base),
+        base = _icmp_family(_normalise(parts.matches), table.family)
+        rules = [Rule(tuple(_icmp_family(_normalise(base + extra), table.family)) if extra
+                      else tuple(base),
                       tuple(parts.statements), verdict or parts.verdict, parts.comment, span,
                       rule_text)
                  for extra, verdict in parts.branches]
@@ -765,7 +768,8 @@ class _Builder:
         for table in self.tables.values():
             chains = tuple(
                 Chain(c.name, tuple(rule for _, rules in c.rules for rule in rules), c.hook,
-                      c.type, c.priority, c.policy, c.device, c.span)
+                      c.type, c.priority, c.policy or ("accept" if c.hook else None),
+                      c.device, c.span)
                 for c in table.chains.values())
             tables.append(Table(table.family, table.name, chains, tuple(table.sets.values()),
                                 table.span))
@@ -845,6 +849,20 @@ def _normalise(matches: list) -> list:
         others.append(IcmpTypeMatch(version, types, codes, False, same[0].span))
     unique = list(dict.fromkeys(others))
     return sorted(unique, key=match_sort_key)
+
+
+def _icmp_family(matches: list, family: str) -> list:
+    """nft treats ``meta nfproto ipv6`` as implied by ``meta l4proto ipv6-icmp`` (and ipv4
+    by icmp) and leaves it out of listings; say the family explicitly on both sides."""
+    if family not in ("inet", "bridge", "netdev"):
+        return matches
+    for match in matches:
+        if isinstance(match, ProtocolMatch) and not match.negated and \
+                match.protocols in ({1}, {58}):
+            implied = FamilyMatch("ip" if match.protocols == {1} else "ip6")
+            if implied not in matches:
+                return sorted(matches + [implied], key=match_sort_key)
+    return matches
 
 
 def _canonical_elements(key_type: tuple, elements: list) -> tuple:

@@ -135,6 +135,7 @@ class _Elem:
 
 _REL_OPS = {"==": "==", "!=": "!=", "<": "<", ">": ">", "<=": "<=", ">=": ">=",
             "eq": "==", "ne": "!=", "lt": "<", "gt": ">", "le": "<=", "ge": ">="}
+_WORD_OPS = {"==": "eq", "!=": "ne", "<": "lt", ">": "gt", "<=": "le", ">=": "ge"}
 _MASK_OPS = {"&": "&", "|": "|", "^": "^", "<<": "<<", ">>": ">>", "and": "&", "or": "|",
              "xor": "^", "lshift": "<<", "rshift": ">>"}
 _STATEMENT_WORDS = frozenset({"counter", "log", "limit", "quota", "notrack", "comment", "flow",
@@ -231,8 +232,13 @@ class RuleReader:
     def add_statement(self, kind: str, start_index: int, options=()) -> None:
         start = self.toks[start_index].offset
         end = self.end_of(self.pos)
-        self.parts.statements.append(Statement(kind, tuple(options), self.span(start, end),
-                                               self.text[start:end]))
+        text = self.text[start:end]
+        if kind == "opaque":
+            options = (("nft", V.canonical_text(text)),)
+        else:
+            options = tuple(tuple(V.canonical_text(part) for part in option)
+                            for option in options)
+        self.parts.statements.append(Statement(kind, options, self.span(start, end), text))
 
     def set_verdict(self, verdict_kind: str, start_index: int, **kw) -> None:
         start = self.toks[start_index].offset
@@ -926,7 +932,12 @@ class RuleReader:
         except V.ValueProblem as exc:
             raise RuleProblem(str(exc), start) from None
         values = self.text[start:end].split(expr.text, 1)[-1].strip()
-        return implied + [OpaqueMatch("nft", ((expr.text, op, values),), negated, span,
+        if values.startswith(op):
+            values = values[len(op):]
+        elif values.split(None, 1)[:1] == [_WORD_OPS.get(op)]:
+            values = values.split(None, 1)[1]
+        return implied + [OpaqueMatch("nft", ((V.canonical_text(expr.text), op,
+                                               V.canonical_text(values)),), negated, span,
                                       self.text[start:end])]
 
     def implied(self, expr: _Expr) -> list:
@@ -1044,6 +1055,8 @@ class RuleReader:
         if key == ("tcp", "flags"):
             for w in words:
                 self.check(fld, w)
+            if "/" in words[-1]:
+                words = [",".join(words)]
             if len(words) == 1 and "/" in words[0]:
                 comp_text, _, mask_text = words[0].partition("/")
                 comp = frozenset(w for w in re.split(r"[|,]", comp_text) if w)
@@ -1071,9 +1084,9 @@ class RuleReader:
             return None
         operand = mask_text[2:].strip("() ")
         if (fld.header, fld.name) == ("tcp", "flags"):
-            mask = frozenset(re.split(r"\s*[|,]\s*", operand))
+            mask = frozenset(w.strip() for w in re.split(r"[|,]", operand) if w.strip())
             comp_text = elems[0].parts[0].strip("()")
-            comp = frozenset(w for w in re.split(r"\s*[|,]\s*", comp_text) if w)
+            comp = frozenset(w.strip() for w in re.split(r"[|,]", comp_text) if w.strip())
             if comp == {"0"} or comp == {"0x0"}:
                 comp = frozenset()
             if not (mask | comp) <= set(V.TCP_FLAGS):

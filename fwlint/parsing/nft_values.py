@@ -59,6 +59,11 @@ EXTRA_PROTOCOLS = {"ip": 0, "hopopt": 0, "ggp": 3, "st": 5, "cbt": 7, "igp": 9, 
                    "shim6": 140, "wesp": 141, "rohc": 142, "ethernet": 143, "mptcp": 262,
                    "comp": 108}
 
+DSCP = {"cs0": 0, "cs1": 8, "cs2": 16, "cs3": 24, "cs4": 32, "cs5": 40, "cs6": 48, "cs7": 56,
+        "af11": 10, "af12": 12, "af13": 14, "af21": 18, "af22": 20, "af23": 22, "af31": 26,
+        "af32": 28, "af33": 30, "af41": 34, "af42": 36, "af43": 38, "ef": 46, "va": 44,
+        "le": 1, "lephb": 1, "df": 0}
+
 _HEX_OR_INT = re.compile(r"^(0x[0-9a-fA-F]+|\d+)$")
 
 
@@ -187,3 +192,19 @@ def check_value(kind: str, text: str) -> None:
 
 def is_rate(text: str) -> bool:
     return bool(_RATE.match(text))
+
+
+_HEX_WORD = re.compile(r"(?<![\w:.-])0x[0-9a-fA-F]+(?![\w:.])")
+_CLOCK = re.compile(r'"(\d\d:\d\d):00"')
+_DSCP_WORD = re.compile(r"(?<![\w-])(" + "|".join(sorted(DSCP, key=len, reverse=True)) + r")(?![\w-])")
+
+
+def canonical_text(text: str) -> str:
+    """Text of an unmodelled expression or statement as nft lists it: one space between
+    words, numbers in decimal, DSCP names as numbers, whole-minute clock times as HH:MM."""
+    text = " ".join(text.replace("\\\n", " ").split())
+    text = _HEX_WORD.sub(lambda m: str(int(m.group(), 16)), text)
+    text = _CLOCK.sub(r'"\1"', text)
+    if "dscp" in text:
+        text = _DSCP_WORD.sub(lambda m: str(DSCP[m.group()]), text)
+    return text
