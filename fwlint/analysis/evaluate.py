@@ -285,6 +285,9 @@ class Evaluation:
             remaining = space_sub(remaining, best[1])
         mine = frozenset({e.effect()}) if e.kind == "term" else \
             (self.effects(e.target) if e.target is not None else frozenset({e.effect()}))
+        if e.kind == "none":
+            chosen.sort(key=lambda c: c.index)
+            return tuple(c.rule for c in chosen), False
         differ = [c for c in chosen if self._piece_effects(c) != mine]
         if not differ:
             for group in groups:

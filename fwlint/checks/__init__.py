@@ -22,7 +22,6 @@ _MODULES = (
     "fw103_dnat_bypasses_input",
     "fw203_undefined_jump_target",
     "fw204_jump_cycle",
-    "fw205_rule_after_terminal",
     "fw206_invalid_port",
     "fw207_port_without_protocol",
     "fw208_builtin_chain_wrong_table",
