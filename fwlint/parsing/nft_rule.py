@@ -931,14 +931,24 @@ class RuleReader:
                         self.check(fld, part)
         except V.ValueProblem as exc:
             raise RuleProblem(str(exc), start) from None
-        values = self.text[start:end].split(expr.text, 1)[-1].strip()
-        if values.startswith(op):
-            values = values[len(op):]
-        elif values.split(None, 1)[:1] == [_WORD_OPS.get(op)]:
-            values = values.split(None, 1)[1]
-        return implied + [OpaqueMatch("nft", ((V.canonical_text(expr.text), op,
-                                               V.canonical_text(values)),), negated, span,
-                                      self.text[start:end])]
+        values = sorted(" . ".join(self.canonical_part(fld, part) for fld, part in
+                                   zip(expr.fields * len(elem.parts), elem.parts))
+                        for elem in elems)
+        value_text = "{ " + ", ".join(values) + " }" if value[0] == "set" else ", ".join(values)
+        return implied + [OpaqueMatch("nft", ((V.canonical_text(expr.text), op, value_text),),
+                                      negated, span, self.text[start:end])]
+
+    @staticmethod
+    def canonical_part(fld: _Field, text: str) -> str:
+        """A constant of an unmodelled expression, spelled as nft lists it."""
+        names = {"icmp_type": V.ICMP_TYPES, "icmpv6_type": V.ICMPV6_TYPES,
+                 "icmp_code": V.ICMP_CODES, "icmpv6_code": V.ICMPV6_CODES,
+                 "dscp": V.DSCP}.get(fld.kind)
+        if names is not None and text in names:
+            return str(names[text])
+        if text.startswith('"'):
+            text = text + '"'
+        return V.canonical_text(text)
 
     def implied(self, expr: _Expr) -> list:
         out: list = []

