@@ -223,8 +223,9 @@ def _nft_rule(rule: GenRule, family: str) -> str:
         elif cond.field == "ctstate":
             # nft 1.0.6 compiles "ct state != a,b" to an exact compare with a|b, which is
             # not "neither a nor b"; the set form is.
-            states = ", ".join(cond.values)
-            value = "{ " + states + " }" if cond.negated and len(cond.values) > 1 else states
+            value = ",".join(cond.values)
+            if cond.negated and len(cond.values) > 1:
+                value = "{ " + ", ".join(cond.values) + " }"
             parts.append(f"ct state {op}{value}")
         elif cond.field == "ctstatus":
             # "ct status != dnat" is an exact compare of the whole status word (always true
