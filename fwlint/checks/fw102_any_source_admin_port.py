@@ -130,5 +130,5 @@ def _problem(exposure, port: int, service: str) -> Problem:
     related += tuple(Related(r.span, "translates it") for r in exposure.nat_rules
                      if r is not rule)
     return Problem(span=rule.span, message=message, related=related,
-                   key=f"{exposure.hook}/{exposure.family}/{port}/{proto}/{rule.text}",
+                   key=f"{exposure.hook}/{port}/{proto}/{rule.text}",
                    certainty=exposure.certainty)

@@ -71,22 +71,21 @@ def _overlap(a, b) -> tuple:
 
 
 def check(ctx) -> Iterator[Problem]:
-    nat_rules = ctx.analysis.nat_rules()
     by_port: dict[tuple[str, int, int], list] = {}
+    wide: list = []  # earlier rules over many ports or protocols: compared with every rule
     reported: set[int] = set()
-    for later in nat_rules:
-        candidates = {}
-        for proto_lo, proto_hi in later.protocols:
-            if proto_hi - proto_lo > 8:
-                continue
-            for proto in range(proto_lo, proto_hi + 1):
-                for lo, hi in later.dports:
-                    for port in (range(lo, hi + 1) if hi - lo < 64 else (lo,)):
-                        for earlier in by_port.get((later.family, proto, port), ()):
-                            candidates[id(earlier)] = earlier
-                        by_port.setdefault((later.family, proto, port), []).append(later)
-        for earlier in candidates.values():
-            if earlier is later or earlier.target == later.target or id(later.rule) in reported:
+    for later in ctx.analysis.nat_rules():
+        keys = _keys(later)
+        candidates = {id(e): e for e in wide}
+        if keys is None:
+            candidates.update((id(e), e) for rules in by_port.values() for e in rules)
+            wide.append(later)
+        else:
+            for key in keys:
+                candidates.update((id(e), e) for e in by_port.get(key, ()))
+                by_port.setdefault(key, []).append(later)
+        for earlier in sorted(candidates.values(), key=lambda e: e.rule.span):
+            if earlier.target == later.target or id(later.rule) in reported:
                 continue
             if not space_and(earlier.boxes, later.boxes):
                 continue
@@ -101,3 +100,12 @@ def check(ctx) -> Iterator[Problem]:
                         f"applies",
                 related=(Related(earlier.rule.span, f"forwards the same port to {earlier.target}"),),
                 key=f"{later.family}/{later.table}/{later.chain}/{later.rule.text}")
+
+
+def _keys(nat) -> list[tuple[str, int, int]] | None:
+    """(family, protocol, port) slots of a NAT rule; None when it spans too many."""
+    protocols = [p for lo, hi in nat.protocols for p in range(lo, hi + 1)]
+    ports = [p for lo, hi in nat.dports for p in range(lo, min(hi, lo + 256) + 1)]
+    if len(protocols) > 8 or len(ports) > 256:
+        return None
+    return [(nat.family, proto, port) for proto in protocols for port in ports]
