@@ -240,8 +240,9 @@ class _Builder:
     # ---------------------------------------------------------------- commands
 
     def command(self, table: _TableState, words: list[Word], family: int,
-                script: bool = False) -> None:
-        """Apply one command line (``[p:b] -A CHAIN rule…``, ``-N CHAIN``, …)."""
+                script: Optional[list[Word]] = None) -> None:
+        """Apply one command line (``[p:b] -A CHAIN rule…``, ``-N CHAIN``, …); for a
+        script, ``script`` is the whole command (``iptables -t nat …``) the rule spans."""
         try:
             self._command(table, words, family, script)
         except _Error as exc:
@@ -250,7 +251,7 @@ class _Builder:
             pass
 
     def _command(self, table: _TableState, words: list[Word], family: int,
-                 script: bool) -> None:
+                 script: Optional[list[Word]]) -> None:
         counters = None
         start = 0
         match = _COUNTERS_RE.match(words[0].text)
@@ -299,8 +300,9 @@ class _Builder:
             raise _Error(words[index + 2] if len(words) > index + 2 else None,
                          "-R needs a rule number", ("a rule number",))
         text = " ".join(w.raw for w in words[index:])
+        whole = script or words
         rule = _RuleParser(self, table, chain.name, family, rest, text,
-                           _span(self.path, words[0], words[-1])).parse()
+                           _span(self.path, whole[0], whole[-1])).parse()
         if counters and rule.counters is None:
             rule = _with_counters(rule, counters)
         if cmd == "-A":
@@ -1152,7 +1154,7 @@ def parse_iptables_script(text: str, path: str = "<stdin>") -> ParseResult:
             continue
         table = builder.table("ip6" if family == 6 else "ip", table_name,
                               _span(path, words[0], words[-1]), False)
-        builder.command(table, rest, family, script=True)
+        builder.command(table, rest, family, script=words[:index + 1] + args)
     return builder.finish("iptables-script", skipped)
 
 
