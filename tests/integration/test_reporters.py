@@ -4,6 +4,7 @@ Draft 4), JUnit XML, GitLab code quality, GitHub workflow commands (issue 6, ite
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -222,3 +223,24 @@ def test_parallel_jobs_give_the_same_sorted_report(fwlint, project):
                       cwd=folder)
     assert parallel.out == serial.out
     assert parallel.code == serial.code == 1
+
+
+@pytest.mark.slow
+def test_sarif_of_corpus_files_validates(fwlint, tmp_path):
+    """Real rule files written by others (a slice of the small save files and nft files)."""
+    require_parser("iptables")
+    require_parser("nft")
+    from netns import CORPUS, corpus_inventory
+
+    rows = corpus_inventory()
+    picked = [r["path"] for r in rows if r["format"] in ("iptables-save", "ip6tables-save")][::2]
+    picked += [r["path"] for r in rows if r["format"] == "nft"][::40]
+    paths = [path for path in (os.path.join(CORPUS, p) for p in picked)
+             if os.path.isfile(path) and os.path.getsize(path) < 12_000]
+    assert len(paths) > 20
+    run = fwlint("check", "--isolated", "--jobs", "1", "--output-format", "sarif", *paths,
+                 cwd=tmp_path)
+    assert run.code in (0, 1), run.err
+    document = json.loads(run.out)
+    assert_valid_sarif(document)
+    assert document["runs"][0]["results"]
