@@ -34,6 +34,15 @@ _MODULES = (
     "fw303_duplicate_rule",
     "fw304_deprecated_state_match",
     "fw305_empty_ruleset",
+    "fw401_unlisted_port_open",
+    "fw402_forbidden_port_open",
+    "fw403_broken_port_remap",
+    "fw404_unlisted_service_source",
+    "fw405_service_protocol_mismatch",
+    "fw406_hook_without_default_deny",
+    "fw407_missing_loopback_accept",
+    "fw408_missing_established_accept",
+    "fw409_ipv6_exposure_exceeds_ipv4",
 )
 
 

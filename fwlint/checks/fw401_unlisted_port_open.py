@@ -79,23 +79,24 @@ def check(ctx) -> Iterator[Problem]:
             if not ports:
                 continue
             span = responsible_span(ctx, item)
-            group = groups.setdefault(merge_key(span, item.protocol, category),
-                                      {"span": span, "setting": setting, "items": [], "ports": []})
+            group = groups.setdefault(merge_key(span, category),
+                                      {"span": span, "setting": setting, "items": [], "ports": {}})
             group["items"].append(item)
-            group["ports"].extend(ports)
-    for (_, _, _, protocol, category), group in groups.items():
+            group["ports"].setdefault(item.protocol, []).extend(ports)
+    for (_, _, _, category), group in groups.items():
         span, setting, items = group["span"], group["setting"], group["items"]
-        ports = normalize(group["ports"])
+        ports = {protocol: normalize(ranges) for protocol, ranges in sorted(group["ports"].items())}
         certainty, reason = uncertain(items)
-        verb = "is" if len(ports) == 1 and ports[0][0] == ports[0][1] else "are"
+        single = len(ports) == 1 and all(len(r) == 1 and r[0][0] == r[0][1] for r in ports.values())
         listed = "never allowed" if setting.value == "deny" else "not listed by any service"
-        message = (f"{describe_ports(protocol, ports)} {verb} open but {listed} in policy "
-                   f"{policy.name!r} ({category}: {setting.value}); {accepted_by(items[0])}")
+        message = (f"{', '.join(describe_ports(p, r) for p, r in ports.items())} "
+                   f"{'is' if single else 'are'} open but {listed} in policy {policy.name!r} "
+                   f"({category}: {setting.value}); {accepted_by(items[0])}")
         if reason:
             message += f" (possible: {reason})"
         related = (Related(setting.span, f"policy {policy.name}: {category}: {setting.value}"),)
         for item in items:
             related += tuple(r for r in rules_related(item, span) if r not in related)
         yield Problem(span=span, message=message, related=related, certainty=certainty,
-                      key=f"{policy.name}|{category}|{protocol}|{ports}",
+                      key=f"{policy.name}|{category}|{sorted(ports.items())}",
                       severity=Severity.MEDIUM if setting.value == "warn-unlisted" else None)

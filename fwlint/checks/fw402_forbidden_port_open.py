@@ -2,8 +2,9 @@
 ## What it does
 Reports a port the policy's `forbidden:` list names (by service or by number) that NEW
 connections can reach, whatever else allows it.  An entry with `world-open: true` counts
-only when the port is reachable from a public (not private, loopback or link-local)
-source address.
+only when the port is reachable from most of the internet: at least half of the public
+(not private, loopback or link-local) addresses, so a rule limited to a few admin hosts
+passes while a rule with no `-s` (or only `! -s`) does not.
 
 ## Why is this bad
 Forbidden services are the ones an organisation has decided must never face the network
@@ -63,27 +64,35 @@ def check(ctx) -> Iterator[Problem]:
     policy = ctx.policy
     groups: dict[tuple, dict] = {}
     for item in open_classes(ctx):
+        span = responsible_span(ctx, item)
         for entry, ports in forbidden_hits(policy, item):
-            span = responsible_span(ctx, item)
-            group = groups.setdefault(merge_key(span, item.protocol, entry.span),
-                                      {"span": span, "entry": entry, "items": [], "ports": []})
-            group["items"].append(item)
-            group["ports"].extend(ports)
-    for (_, _, _, protocol, _), group in groups.items():
-        span, entry, items = group["span"], group["entry"], group["items"]
-        ports = normalize(group["ports"])
+            group = groups.setdefault(merge_key(span), {"span": span, "items": [], "hits": {}})
+            if item not in group["items"]:
+                group["items"].append(item)
+            group["hits"].setdefault((entry, item.protocol), []).extend(ports)
+    for group in groups.values():
+        span, items, hits = group["span"], group["items"], group["hits"]
         certainty, reason = uncertain(items)
-        scope = ""
-        if entry.world_open:
-            first = items[0]
-            scope = " from public sources (" + describe_addresses(
-                public_sources(first.sources, first.family), first.family, 2) + ")"
-        message = (f"forbidden {describe_ports(protocol, ports)} is reachable{scope}"
-                   f"{nat_note(items[0])}: {accepted_by(items[0])}; {entry.label()}")
+        parts = []
+        for (entry, protocol), ports in hits.items():
+            scope = ""
+            if entry.world_open:
+                first = next(i for i in items if i.protocol == protocol)
+                scope = " from most of the internet (" + describe_addresses(
+                    public_sources(first.sources, first.family), first.family, 2) + ")"
+            parts.append(f"{describe_ports(protocol, normalize(ports))}{scope}"
+                         + (f" ({entry.reason})" if entry.reason else ""))
+        shown = "; ".join(parts[:6]) + (f"; and {len(parts) - 6} more" if len(parts) > 6 else "")
+        noun = "port is" if len(parts) == 1 else f"ports are ({len(parts)})"
+        message = (f"forbidden {noun} reachable: {shown}{nat_note(items[0])}; "
+                   f"{accepted_by(items[0])} (policy {policy.name!r})")
         if reason:
             message += f" (possible: {reason})"
-        related = (Related(entry.span, f"{entry.label()} (policy {policy.name})"),)
+        related = tuple(Related(entry.span, f"{entry.label()} (policy {policy.name})")
+                        for entry, _ in hits)
+        related = tuple(dict.fromkeys(related))
         for item in items:
             related += tuple(r for r in rules_related(item, span) if r not in related)
         yield Problem(span=span, message=message, related=related, certainty=certainty,
-                      key=f"{policy.name}|forbidden|{protocol}|{ports}")
+                      key=f"{policy.name}|forbidden|" + ",".join(
+                          sorted(f"{e.label()}/{p}" for e, p in hits)))

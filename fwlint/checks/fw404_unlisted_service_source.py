@@ -81,9 +81,13 @@ def check(ctx) -> Iterator[Problem]:
         span, service, items = group["span"], group["service"], group["items"]
         ports, extra = normalize(group["ports"]), normalize(group["extra"])
         certainty, reason = uncertain(items)
+        if any(item.any_source for item in items):
+            beyond = "any source"
+        else:
+            beyond = f"sources policy {policy.name!r} does not allow: " + \
+                describe_addresses(extra, family)
         message = (f"{service.name} ({describe_ports(protocol, ports)}) is reachable from "
-                   f"sources policy {policy.name!r} does not allow: "
-                   f"{describe_addresses(extra, family)}{nat_note(items[0])}; "
+                   f"{beyond}{nat_note(items[0])}; "
                    f"{accepted_by(items[0])}")
         if reason:
             message += f" (possible: {reason})"

@@ -67,4 +67,4 @@ def check(ctx) -> Iterator[Problem]:
         ctx, "loopback-accept",
         lambda family: [Packet(family, 6, _LOOPBACK[family], _LOOPBACK[family], sport=40000,
                                dport=5432, iif="lo")],
-        "a NEW TCP connection over lo to {daddr} port 5432")
+        "NEW TCP connections over lo to port 5432")

@@ -119,6 +119,11 @@ class Open:
     rules: tuple[Rule, ...]
     nat_rules: tuple[Rule, ...]
 
+    @property
+    def any_source(self) -> bool:
+        full = (1 << (128 if self.family == "ip6" else 32)) - 1
+        return self.sources == ((0, full),)
+
 
 def _interface_trusted(name: str, patterns: tuple[str, ...]) -> bool:
     for pattern in patterns:
@@ -139,8 +144,8 @@ def open_classes(ctx, trusted: bool = True) -> tuple[Open, ...]:
     for exposure in ctx.analysis.exposure():
         if exposure.hook not in ("input", "forward") or exposure.protocol not in PORT_PROTOCOLS:
             continue
-        if exposure.interfaces is not None and exposure.interfaces and all(
-                _interface_trusted(name, trusted_names) for name in exposure.interfaces):
+        if exposure.interfaces and all(name == "lo" or _interface_trusted(name, trusted_names)
+                                       for name in exposure.interfaces):
             continue
         sources = subtract(exposure.sources,
                            network_intervals(trusted_nets, family_version(exposure.family)))
@@ -174,11 +179,13 @@ def responsible_span(ctx, item: Open) -> Span:
 
 
 def chain_span(ruleset: Ruleset, hook: str) -> Span:
+    """Where to report something about ``hook``: its base chain, else the first table."""
     for _, chain in base_chains(ruleset, hook):
         if chain.span.line:
             return chain.span
-    for _, _, rule in ruleset.iter_rules():
-        return rule.span
+    for table in ruleset.tables:
+        if table.span.line:
+            return table.span
     return ruleset.span if ruleset.span.line else Span(ruleset.path, 1, 1, 1, 1)
 
 
@@ -231,9 +238,18 @@ def forbidden_hits(policy: Policy, item: Open) -> list[tuple[ForbiddenPorts, Por
         if item.protocol not in entry.protocols:
             continue
         ports = intersect(item.ports, entry.ports)
-        if ports and (not entry.world_open or public_sources(item.sources, item.family)):
+        if ports and (not entry.world_open or world_open(item.sources, item.family)):
             hits.append((entry, ports))
     return hits
+
+
+def world_open(sources: Intervals, family: str) -> bool:
+    """Reachable from most of the internet: at least half of the public addresses (so
+    ``-s 203.0.113.7`` is not world-open, and neither missing ``-s`` nor ``! -s X`` escapes)."""
+    def size(intervals: Intervals) -> int:
+        return sum(hi - lo + 1 for lo, hi in intervals)
+    everything = ((0, (1 << (128 if family == "ip6" else 32)) - 1),)
+    return 2 * size(public_sources(sources, family)) >= size(public_sources(everything, family))
 
 
 def listed_ports(policy: Policy, protocol: int, hook: str) -> PortRanges:
@@ -282,31 +298,35 @@ def present_families(ruleset: Ruleset) -> tuple[str, ...]:
 
 def required_packet_problems(ctx, requirement: str, packets, what: str) -> Iterator:
     """Problems for a ``require:`` property shown by packets that input must accept: one per
-    family whose packets are not all accepted, at the rule that refuses them."""
+    rule (or chain policy) that refuses some of them, naming the families and protocols."""
     from ..findings import Problem
 
     policy: Policy = ctx.policy
     setting = policy.requirement(requirement)
     if setting is None:
         return
+    groups: dict[Span, list] = {}
     for family in present_families(ctx.ruleset):
-        refused = [(packet, outcome) for packet in packets(family)
-                   for outcome in (ctx.analysis.verdict_for(packet),)
-                   if outcome.verdict != "accept"]
-        if not refused:
-            continue
-        packet, outcome = refused[0]
-        deciding = [r for r in outcome.rules if r.span.line]
-        span = deciding[-1].span if deciding else chain_span(ctx.ruleset, "input")
+        for packet in packets(family):
+            outcome = ctx.analysis.verdict_for(packet)
+            if outcome.verdict == "accept":
+                continue
+            deciding = [r for r in outcome.rules if r.span.line]
+            span = deciding[-1].span if deciding else chain_span(ctx.ruleset, "input")
+            groups.setdefault(span, []).append((packet, outcome, bool(deciding)))
+    for span, refused in groups.items():
+        packet, outcome, by_rule = refused[0]
         names = "/".join(sorted({PROTOCOL_NAMES.get(p.protocol, str(p.protocol))
-                                 for p, _ in refused}))
-        where = f"line {span.line}" if deciding else f"the {outcome.hook} chain's policy"
-        message = (what.format(daddr=packet.daddr, protocol=names) +
-                   f" {'is' if len(refused) == 1 else 'are'} "
-                   f"{_PAST.get(outcome.verdict, outcome.verdict)} "
-                   f"({'IPv6' if family == 'ip6' else 'IPv4'}) by {where}; policy "
+                                 for p, _, _ in refused}))
+        families = " and ".join(sorted({"IPv6" if p.family == "ip6" else "IPv4"
+                                        for p, _, _ in refused}))
+        where = f"line {span.line}" if by_rule else f"the {outcome.hook} chain's policy"
+        certain = all(o.certainty == "definite" for _, o, _ in refused)
+        message = (f"{what.format(daddr=packet.daddr, protocol=names)} ({families}) are "
+                   f"{_PAST.get(outcome.verdict, outcome.verdict)} by {where}; policy "
                    f"{policy.name!r} requires {requirement}")
-        yield Problem(span=span, message=message, certainty=outcome.certainty,
+        yield Problem(span=span, message=message,
+                      certainty="definite" if certain else "possible",
                       related=(Related(setting.span, f"policy {policy.name} requires "
                                                      f"{requirement}"),),
-                      key=f"{policy.name}|{requirement}|{family}")
+                      key=f"{policy.name}|{requirement}|{families}")

@@ -72,14 +72,14 @@ class ForbiddenPorts:
     span: Span
     service: Optional[str] = None
     reason: str = ""
-    world_open: bool = False  # forbidden only when reachable from a public source
+    world_open: bool = False  # forbidden only when reachable from most of the internet
 
     def covers(self, protocol: int, port: int) -> bool:
         return protocol in self.protocols and any(lo <= port <= hi for lo, hi in self.ports)
 
     def label(self) -> str:
         what = self.service or f"{format_ranges(self.ports)}/{format_protocols(self.protocols)}"
-        scope = " from public sources" if self.world_open else ""
+        scope = " open to the internet" if self.world_open else ""
         return f"policy forbids {what}{scope}" + (f": {self.reason}" if self.reason else "")
 
 
