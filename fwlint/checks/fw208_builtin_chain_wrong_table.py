@@ -2,15 +2,16 @@
 ## What it does
 Reports a built-in chain used in a table where it does not exist.  For iptables: `PREROUTING` or
 `POSTROUTING` in the iptables `filter` table, `FORWARD` in `nat` — and, for nftables, a
-base chain whose hook its type or family does not offer (`type nat hook forward`,
-`type route hook input`, `hook ingress` in an `ip` table).
+base chain whose type does not offer its hook or family (`type nat hook forward`,
+`type route hook input`, `type nat` in a `bridge` table).  A hook the family has not at all
+(`hook forward` in an `arp` table) is already a parse error (FW001).
 
 ## Why is this bad
 Each iptables table has a fixed set of built-in chains: `filter` has INPUT, FORWARD and
 OUTPUT only.  `iptables-restore` refuses a policy for a chain the table does not have, and a
 chain that is merely created under that name is an ordinary user chain that no packet ever
 reaches, so its rules silently never run.  nft refuses a base chain whose hook is not
-supported for its type and family, so the whole file fails to load.
+supported for its type, so the whole file fails to load.
 
 ## Example
 ```
@@ -59,13 +60,6 @@ OPTIONS: dict = {}
 
 _IPTABLES_BUILTIN_NAMES = frozenset(name for chains in IPTABLES_BUILTIN_CHAINS.values()
                                     for name in chains)
-_INET_HOOKS = frozenset({"prerouting", "input", "forward", "output", "postrouting"})
-#: the hooks each nft family offers
-NFT_FAMILY_HOOKS = {
-    "ip": _INET_HOOKS, "ip6": _INET_HOOKS, "inet": _INET_HOOKS | {"ingress"},
-    "bridge": _INET_HOOKS, "arp": frozenset({"input", "output"}),
-    "netdev": frozenset({"ingress", "egress"}),
-}
 #: chain types other than filter: (families, hooks) where nft accepts them
 NFT_TYPE_LIMITS = {
     "nat": (frozenset({"ip", "ip6", "inet"}),
@@ -98,10 +92,6 @@ def _iptables_problem(table, chain) -> str:
 def _nft_problem(table, chain) -> str:
     if not chain.is_base:
         return ""
-    hooks = NFT_FAMILY_HOOKS.get(table.family)
-    if hooks is not None and chain.hook not in hooks:
-        return (f"family {table.family} has no hook {chain.hook} (it offers "
-                f"{', '.join(sorted(hooks))}); nft refuses this base chain")
     families, type_hooks = NFT_TYPE_LIMITS.get(chain.type, (None, None))
     if families is not None and table.family not in families:
         return f"chains of type {chain.type} do not exist in family {table.family}; nft refuses this base chain"
