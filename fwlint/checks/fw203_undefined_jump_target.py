@@ -49,7 +49,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
-from ..findings import Problem
+from ..findings import Problem, Related
 from ..model import Rule, Span, Table
 
 CODE = "FW203"
@@ -103,14 +103,37 @@ def _rule_key(table: Table, chain: str, rule: Rule) -> str:
 def check(ctx) -> Iterator[Problem]:
     for table in ctx.ruleset.tables:
         defined = {chain.name for chain in table.chains}
-        for ref in jump_references(table):
-            if ref.target in defined:
+        missing = [ref for ref in jump_references(table) if ref.target not in defined]
+        from_maps = [ref for ref in missing if ref.rule is None]
+        users: dict[tuple[str, str], list[JumpReference]] = {}
+        for ref in missing:
+            if ref.rule is None:
                 continue
-            where = f"chain {ref.source}" if ref.rule is not None else f"map {ref.source}"
+            named_map = _map_used_by(ref, from_maps)
+            if named_map:
+                users.setdefault((named_map, ref.target), []).append(ref)
+                continue
             yield Problem(
                 span=ref.span,
                 message=f"{ref.kind} to chain {ref.target!r}, which is not defined in table "
-                        f"{table.family} {table.name} ({where})",
-                key=(_rule_key(table, ref.source, ref.rule) if ref.rule is not None
-                     else f"{table.family}/{table.name}/{ref.source}/{ref.kind} {ref.target}"),
+                        f"{table.family} {table.name}",
+                key=_rule_key(table, ref.source, ref.rule),
             )
+        for ref in from_maps:
+            yield Problem(
+                span=ref.span,
+                message=f"verdict map {ref.source} has {ref.kind} to chain {ref.target!r}, "
+                        f"which is not defined in table {table.family} {table.name}",
+                related=tuple(Related(user.span, f"rule using {ref.source}")
+                              for user in users.get((ref.source, ref.target), ())),
+                key=f"{table.family}/{table.name}/{ref.source}/{ref.kind} {ref.target}",
+            )
+
+
+def _map_used_by(ref: JumpReference, from_maps: list[JumpReference]) -> str:
+    """The named map (``@name``) a rule's jump came from, when the front end unfolded one."""
+    words = ref.rule.text.split() if ref.rule is not None else ()
+    for map_ref in from_maps:
+        if map_ref.target == ref.target and map_ref.source in words:
+            return map_ref.source
+    return ""
