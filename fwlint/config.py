@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Optional
 
 from .errors import UsageError
@@ -66,7 +66,6 @@ class Overrides:
     exclude: tuple[str, ...] = ()
     config: Optional[str] = None
     isolated: bool = False
-    options: dict[str, dict] = field(default_factory=dict)
 
 
 class Resolver:
@@ -212,6 +211,18 @@ def is_prefix(selector: str) -> bool:
     return bool(_PREFIX_RE.match(selector.strip()))
 
 
+def canonical(selectors) -> tuple[str, ...]:
+    """Selectors with names and aliases replaced by codes (prefixes and ALL unchanged)."""
+    from .checks import lookup
+
+    out = []
+    for selector in selectors:
+        info = None if selector.strip() == "ALL" or is_prefix(selector) else lookup(selector)
+        out.append(info.code if info is not None else selector.strip().upper()
+                   if is_prefix(selector) else selector.strip())
+    return tuple(out)
+
+
 def _known_selector(selector: str) -> bool:
     from .checks import lookup
 
@@ -282,14 +293,16 @@ def build_settings(config: Optional[ConfigFile], overrides: Overrides) -> Settin
     severity_keys: dict[str, str] = {}
     for config_file in (config.chain() if config else []):
         data, folder = config_file.data, config_file.folder
-        layers.append(Selection(select=_tuple(data.get("select")), extend_select=_tuple(
-            data.get("extend-select", ())), ignore=_tuple(data.get("ignore", ()))))
+        layers.append(Selection(select=_selectors(data.get("select")),
+                                extend_select=_selectors(data.get("extend-select", ())),
+                                ignore=_selectors(data.get("ignore", ()))))
         settings.per_file_ignores += tuple(
-            PerFileIgnore(pattern, tuple(codes), folder)
+            PerFileIgnore(pattern, canonical(codes), folder)
             for pattern, codes in data.get("per-file-ignores", {}).items())
         if "exclude" in data:
             settings.exclude = tuple((pattern, folder) for pattern in data["exclude"])
-        severity_keys.update(data.get("severity", {}))
+        severity_keys.update(zip(canonical(data.get("severity", {})),
+                                 data.get("severity", {}).values()))
         if "fail-on" in data:
             settings.fail_on = _fail_on(data["fail-on"])
         if "policy" in data:
@@ -305,9 +318,16 @@ def build_settings(config: Optional[ConfigFile], overrides: Overrides) -> Settin
         for selector, options in data.get("options", {}).items():
             code = lookup(selector).code
             settings.options[code] = {**settings.options.get(code, {}), **options}
-        settings.config_files += (config_file.path,)
-    layers.append(Selection(select=overrides.select, extend_select=overrides.extend_select,
-                            ignore=overrides.ignore))
+    for option, selectors in (("--select", overrides.select or ()),
+                              ("--extend-select", overrides.extend_select),
+                              ("--ignore", overrides.ignore)):
+        for selector in selectors:
+            if not _known_selector(selector):
+                raise UsageError(f"{option}: unknown check {selector!r} "
+                                 "(use a code, a name, a prefix such as FW2, or ALL)")
+    layers.append(Selection(select=_selectors(overrides.select),
+                            extend_select=_selectors(overrides.extend_select),
+                            ignore=_selectors(overrides.ignore)))
     settings.layers = tuple(layers[:-1])
     top = layers[-1]
     settings.select, settings.extend_select, settings.ignore = \
@@ -328,13 +348,11 @@ def build_settings(config: Optional[ConfigFile], overrides: Overrides) -> Settin
         settings.format = overrides.format
     settings.include_dirs += tuple(overrides.include_dirs)
     settings.exclude += tuple((pattern, os.getcwd()) for pattern in overrides.exclude)
-    for code, options in overrides.options.items():
-        settings.options[code] = {**settings.options.get(code, {}), **options}
     return settings
 
 
-def _tuple(value) -> Optional[tuple[str, ...]]:
-    return None if value is None else tuple(value)
+def _selectors(value) -> Optional[tuple[str, ...]]:
+    return None if value is None else canonical(value)
 
 
 def _fail_on(value: str) -> Optional[Severity]:

@@ -69,8 +69,6 @@ class Settings:
     per_file_ignores: tuple[PerFileIgnore, ...] = ()
     #: globs of files not to lint, each with the folder it is relative to
     exclude: tuple[tuple[str, str], ...] = ()
-    #: the configuration files these settings came from, closest last
-    config_files: tuple[str, ...] = ()
     #: run-wide choices a configuration file may make (the command line wins)
     output_format: Optional[str] = None
     baseline: Optional[str] = None

@@ -59,7 +59,6 @@ class Directive:
 class Report:
     """What applying the directives of one file found, for checks FW002 and FW003."""
 
-    directives: list[Directive] = field(default_factory=list)
     #: (directive, selector) pairs that suppressed nothing
     unused: list[tuple[Directive, str]] = field(default_factory=list)
     expired: list[Directive] = field(default_factory=list)
@@ -150,7 +149,7 @@ def apply(findings: list[Finding], directives: list[Directive], selected,
     directive for a check that is switched off is not called unused.
     """
     today = today or _dt.date.today()
-    report = Report(directives=directives)
+    report = Report()
     usable = []
     for directive in directives:
         if directive.invalid:

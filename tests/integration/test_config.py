@@ -209,3 +209,10 @@ def test_schema_describes_exactly_the_known_keys():
     assert not list(validator.iter_errors(good))
     assert list(validator.iter_errors({"fail_on": "high"}))
     assert list(validator.iter_errors({"severity": {"FW303": "urgent"}}))
+
+
+def test_unknown_check_on_the_command_line_is_exit_2(fwlint, tmp_path):
+    write(tmp_path / "a.rules", RULES)
+    run = fwlint("check", "--isolated", "--ignore", "FW303,no-such-check", "a.rules",
+                 cwd=tmp_path)
+    assert run.code == 2 and "--ignore" in run.err and "no-such-check" in run.err

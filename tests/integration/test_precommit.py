@@ -51,7 +51,7 @@ def user_repo(tmp_path) -> Path:
     (repo / "hosts" / "web" / "rules.v4").write_text(BAD, encoding="utf-8")
     (repo / "hosts" / "db" / "rules.v4").write_text(GOOD, encoding="utf-8")
     (repo / "hosts" / "udev.rules").write_text(BAD, encoding="utf-8")
-    (repo / ".fwlint.toml").write_text('select = ["FW0", "FW1", "FW2", "FW3"]\npolicy = "none"\n',
+    (repo / ".fwlint.toml").write_text('select = ["FW0", "FW3"]\npolicy = "none"\n',
                                        encoding="utf-8")
     git("init", "--quiet", cwd=repo)
     git("add", ".", cwd=repo)
