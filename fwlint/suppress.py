@@ -73,7 +73,9 @@ def parse_directive(text: str, kind: str, span: Span, covers: tuple[int, int]) -
     if match.group("kind") == "file-ignore":
         kind, covers = "file", _WHOLE_FILE
     rest = match.group("rest")
-    selectors = tuple(c.strip() for c in (match.group("codes") or "").split(",") if c.strip())
+    from .config import canonical
+
+    selectors = canonical(c for c in (match.group("codes") or "").split(",") if c.strip())
     invalid = "" if selectors else "names no check; write fwlint: ignore[CODE]"
     until = None
     until_match = _UNTIL_RE.search(rest)

@@ -28,7 +28,25 @@ def finding_dict(finding) -> dict:
     if finding.suppressed is not None:
         data["suppressed"] = {"kind": finding.suppressed.kind,
                               "reason": finding.suppressed.reason}
+        if finding.suppressed.span is not None:
+            data["suppressed"]["location"] = span_dict(finding.suppressed.span)
     return data
+
+
+def summary(results: Sequence) -> dict:
+    """Counts of unsuppressed findings by severity and of suppressed ones by kind."""
+    by_severity: dict[str, int] = {}
+    by_kind: dict[str, int] = {}
+    for result in results:
+        for finding in result.findings:
+            if finding.suppressed is None:
+                key = str(finding.severity)
+                by_severity[key] = by_severity.get(key, 0) + 1
+            else:
+                by_kind[finding.suppressed.kind] = by_kind.get(finding.suppressed.kind, 0) + 1
+    return {"files": len(results), "findings": sum(by_severity.values()),
+            "by_severity": by_severity, "suppressed": sum(by_kind.values()),
+            "suppressed_by_kind": by_kind}
 
 
 def render(results: Sequence, version: str = "", **_) -> str:
@@ -37,5 +55,6 @@ def render(results: Sequence, version: str = "", **_) -> str:
         "tool": {"name": "fwlint", "version": version},
         "files": [{"path": r.path, "format": r.format} for r in results],
         "findings": [finding_dict(f) for r in results for f in r.findings],
+        "summary": summary(results),
     }
     return json.dumps(document, indent=2) + "\n"

@@ -157,6 +157,11 @@ COMMIT
     run = fwlint("check", *SELECT, "rules.v4", cwd=tmp_path)
     assert run.code == 0
     assert "1 suppressed (1 comment)" in run.out
+    document = fwlint("check", *SELECT, "--output-format", "json", "rules.v4", cwd=tmp_path).json()
+    assert document["summary"]["suppressed_by_kind"] == {"comment": 1}
+    assert document["summary"]["findings"] == len(active(document["findings"])) == 0
+    location = document["findings"][0]["suppressed"]["location"]
+    assert (location["path"], location["line"]) == ("rules.v4", 4)
     sarif = json.loads(fwlint("check", *SELECT, "--output-format", "sarif", "rules.v4",
                               cwd=tmp_path).out)
     results = sarif["runs"][0]["results"]
