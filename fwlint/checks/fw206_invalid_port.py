@@ -6,7 +6,8 @@ range written backwards (`--dport 4:3`, `tcp dport 5-3`).
 ## Why is this bad
 Ports are 16-bit numbers from 1 to 65535; port 0 is reserved and never used by a real
 connection.  `iptables-restore` and `nft -f` refuse a port above 65535 or a reversed range
-and load nothing, and a rule for port 0 silently matches nothing useful.  A typo in a port
+and load nothing, and a rule that accepts port 0 silently matches nothing useful.  Port 0 in a rule that
+drops or rejects is the usual guard against port-0 scans and is not reported.  A typo in a port
 is also a typo in the exposure the file claims.
 
 ## Example
@@ -58,17 +59,21 @@ TARGET = "rule"
 OPTIONS: dict = {}
 
 MAX_PORT = 65535
+_DROPPING = ("drop", "reject")
 
 
-def port_errors(value: str) -> Iterator[str]:
-    """What is wrong with one written port or range (service names are not judged here)."""
+def port_errors(value: str, zero_ok: bool = False) -> Iterator[str]:
+    """What is wrong with one written port or range (service names are not judged here).
+
+    ``zero_ok``: port 0 is what the rule is about (dropping port-0 scans), not a typo.
+    """
     text = value.strip().lstrip("!").strip()
     separator = ":" if ":" in text else "-" if "-" in text else None
     if separator is None:
         if not text.isdigit():
             return
         port = int(text)
-        if port == 0:
+        if port == 0 and not zero_ok:
             yield "port 0 is not a usable port"
         elif port > MAX_PORT:
             yield f"port {port} is above {MAX_PORT}"
@@ -83,17 +88,18 @@ def port_errors(value: str) -> Iterator[str]:
             yield f"port {port} in range {text} is above {MAX_PORT}"
     if low > high:
         yield f"range {text} is reversed (its first port is greater than its last)"
-    elif high == 0:
+    elif high == 0 and not zero_ok:
         yield f"range {text} holds only port 0, which is not a usable port"
 
 
 def check(ctx, table, chain, rule) -> Iterator[Problem]:
+    zero_ok = rule.verdict is not None and rule.verdict.kind in _DROPPING
     for match in rule.matches:
         if not isinstance(match, PortMatch):
             continue
         for written in match.raw:
             for value in written.split(","):
-                for error in port_errors(value):
+                for error in port_errors(value, zero_ok):
                     yield Problem(
                         span=match.span if match.span.line else rule.span,
                         message=f"{match.field} {error}",
