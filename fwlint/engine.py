@@ -109,6 +109,8 @@ def run_checks(ctx: CheckContext, checks: Iterable[CheckInfo], settings: Setting
                 ctx.options = settings.options.get(info.code, {})
                 for problem in info.check(ctx, table, chain, rule):
                     findings.append(stamp(info, problem, path, settings, rule_keys))
+    if ctx.policy is not None:
+        findings = ctx.policy.regrade(findings, settings.severity)
     findings.sort(key=Finding.sort_key)
     return findings
 

@@ -53,7 +53,8 @@ from typing import Iterator
 from ..findings import Problem, Related, Severity
 from ..policy.checking import (accepted_by, categories, describe_ports, forbidden_hits,
                                listed_ports, merge_key, mismatch_hits, normalize, open_classes,
-                               remap_hits, responsible_span, rules_related, subtract, uncertain)
+                               policy_ref, remap_hits, responsible_span, rules_related, subtract,
+                               uncertain)
 
 CODE = "FW401"
 NAME = "unlisted-port-open"
@@ -90,8 +91,9 @@ def check(ctx) -> Iterator[Problem]:
         single = len(ports) == 1 and all(len(r) == 1 and r[0][0] == r[0][1] for r in ports.values())
         listed = "never allowed" if setting.value == "deny" else "not listed by any service"
         message = (f"{', '.join(describe_ports(p, r) for p, r in ports.items())} "
-                   f"{'is' if single else 'are'} open but {listed} in policy {policy.name!r} "
-                   f"({category}: {setting.value}); {accepted_by(items[0])}")
+                   f"{'is' if single else 'are'} open but {listed} in policy "
+                   f"{policy_ref(policy, setting.span)} ({category}: {setting.value}); "
+                   f"{accepted_by(items[0])}")
         if reason:
             message += f" (possible: {reason})"
         related = (Related(setting.span, f"policy {policy.name}: {category}: {setting.value}"),)

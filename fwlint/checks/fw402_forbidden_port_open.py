@@ -50,8 +50,8 @@ from typing import Iterator
 
 from ..findings import Problem, Related
 from ..policy.checking import (accepted_by, describe_addresses, describe_ports, forbidden_hits,
-                               merge_key, nat_note, normalize, open_classes, public_sources,
-                               responsible_span, rules_related, uncertain)
+                               merge_key, nat_note, normalize, open_classes, policy_ref,
+                               public_sources, responsible_span, rules_related, uncertain)
 
 CODE = "FW402"
 NAME = "forbidden-port-open"
@@ -72,6 +72,7 @@ def check(ctx) -> Iterator[Problem]:
             group["hits"].setdefault((entry, item.protocol), []).extend(ports)
     for group in groups.values():
         span, items, hits = group["span"], group["items"], group["hits"]
+        first_entry = next(iter(hits))[0]
         certainty, reason = uncertain(items)
         parts = []
         for (entry, protocol), ports in hits.items():
@@ -85,7 +86,7 @@ def check(ctx) -> Iterator[Problem]:
         shown = "; ".join(parts[:6]) + (f"; and {len(parts) - 6} more" if len(parts) > 6 else "")
         noun = "port is" if len(parts) == 1 else f"ports are ({len(parts)})"
         message = (f"forbidden {noun} reachable: {shown}{nat_note(items[0])}; "
-                   f"{accepted_by(items[0])} (policy {policy.name!r})")
+                   f"{accepted_by(items[0])} (policy {policy_ref(policy, first_entry.span)})")
         if reason:
             message += f" (possible: {reason})"
         related = tuple(Related(entry.span, f"{entry.label()} (policy {policy.name})")

@@ -56,8 +56,8 @@ from typing import Iterator
 
 from ..findings import Problem, Related
 from ..policy.checking import (accepted_by, chain_span, describe_ports, intersect, merge_key,
-                               nat_note, normalize, open_classes, remap_hits, responsible_span,
-                               rules_related, uncertain)
+                               nat_note, normalize, open_classes, policy_ref, remap_hits,
+                               responsible_span, rules_related, uncertain)
 from ..policy.model import format_protocols, format_ranges
 
 CODE = "FW403"
@@ -83,8 +83,9 @@ def check(ctx) -> Iterator[Problem]:
         ports = normalize(group["ports"])
         certainty, reason = uncertain(items)
         message = (f"{service.name} is remapped to {format_ranges(service.ports)}/"
-                   f"{format_protocols(service.protocols)} by policy {policy.name!r}, but its "
-                   f"standard port {describe_ports(protocol, ports)} is still reachable"
+                   f"{format_protocols(service.protocols)} by policy "
+                   f"{policy_ref(policy, service.span)}, but its standard port "
+                   f"{describe_ports(protocol, ports)} is still reachable"
                    f"{nat_note(items[0])}: {accepted_by(items[0])}")
         if reason:
             message += f" (possible: {reason})"
@@ -103,7 +104,7 @@ def check(ctx) -> Iterator[Problem]:
             yield Problem(
                 span=chain_span(ctx.ruleset, "input"),
                 message=(f"{service.name} is remapped to {describe_ports(protocol, service.ports)}"
-                         f" by policy {policy.name!r}, but no rule lets NEW connections reach "
-                         f"that port"),
+                         f" by policy {policy_ref(policy, service.span)}, but no rule lets "
+                         "NEW connections reach that port"),
                 related=(Related(service.span, f"{service.label()} (policy {policy.name})"),),
                 key=f"{policy.name}|remap-custom|{service.name}|{protocol}")

@@ -48,7 +48,8 @@ from typing import Iterator
 from ..findings import Problem, Related
 from ..policy.checking import (accepted_by, describe_addresses, describe_ports, family_version,
                                intersect, merge_key, nat_note, network_intervals, normalize,
-                               open_classes, responsible_span, rules_related, subtract, uncertain)
+                               open_classes, policy_ref, responsible_span, rules_related, subtract,
+                               uncertain)
 
 CODE = "FW404"
 NAME = "unlisted-service-source"
@@ -84,7 +85,7 @@ def check(ctx) -> Iterator[Problem]:
         if any(item.any_source for item in items):
             beyond = "any source"
         else:
-            beyond = f"sources policy {policy.name!r} does not allow: " + \
+            beyond = f"sources policy {policy_ref(policy, service.span)} does not allow: " + \
                 describe_addresses(extra, family)
         message = (f"{service.name} ({describe_ports(protocol, ports)}) is reachable from "
                    f"{beyond}{nat_note(items[0])}; "

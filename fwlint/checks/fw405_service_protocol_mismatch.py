@@ -48,7 +48,7 @@ from typing import Iterator
 
 from ..findings import Problem, Related
 from ..policy.checking import (accepted_by, describe_ports, merge_key, mismatch_hits, normalize,
-                               open_classes, responsible_span, rules_related, uncertain)
+                               open_classes, policy_ref, responsible_span, rules_related, uncertain)
 from ..policy.model import format_protocols
 
 CODE = "FW405"
@@ -72,8 +72,9 @@ def check(ctx) -> Iterator[Problem]:
         span, service, items = group["span"], group["service"], group["items"]
         ports = normalize(group["ports"])
         certainty, reason = uncertain(items)
-        message = (f"{describe_ports(protocol, ports)} is open, but policy {policy.name!r} "
-                   f"allows {service.name} there only on {format_protocols(service.protocols)}; "
+        message = (f"{describe_ports(protocol, ports)} is open, but policy "
+                   f"{policy_ref(policy, service.span)} allows {service.name} there only on "
+                   f"{format_protocols(service.protocols)}; "
                    f"{accepted_by(items[0])}")
         if reason:
             message += f" (possible: {reason})"

@@ -50,7 +50,7 @@ from typing import Iterator
 
 from ..findings import Problem, Related
 from ..model import Chain
-from ..policy.checking import base_chains, chain_span, present_families
+from ..policy.checking import base_chains, chain_span, policy_ref, present_families
 
 CODE = "FW406"
 NAME = "hook-without-default-deny"
@@ -82,8 +82,9 @@ def check(ctx) -> Iterator[Problem]:
                 span = chain_span(ruleset, hook)
                 problem = f"no {_FAMILY_NAMES[family]} filter chain on hook {hook}, so " \
                           "everything is accepted there"
-            yield Problem(span=span, message=f"{problem}; policy {policy.name!r} requires "
-                                             f"default-deny on {hook}",
+            ref = policy_ref(policy, setting.span)
+            yield Problem(span=span, message=f"{problem}; policy {ref} requires default-deny on "
+                                             f"{hook}",
                           related=related, key=f"{policy.name}|default-deny|{hook}|{family}")
 
 

@@ -49,7 +49,7 @@ from typing import Iterator
 
 from ..findings import Problem, Related
 from ..policy.checking import (accepted_by, describe_ports, merge_key, normalize, open_classes,
-                               present_families, responsible_span, subtract, uncertain)
+                               policy_ref, present_families, responsible_span, subtract, uncertain)
 
 CODE = "FW409"
 NAME = "ipv6-exposure-exceeds-ipv4"
@@ -84,8 +84,8 @@ def check(ctx) -> Iterator[Problem]:
         ports = normalize(group["ports"])
         certainty, reason = uncertain(group["items"])
         message = (f"IPv6 exposes {describe_ports(protocol, ports)} on {hook} that IPv4 does "
-                   f"not: {accepted_by(group['items'][0])}; policy {policy.name!r} requires "
-                   "ipv6-parity")
+                   f"not: {accepted_by(group['items'][0])}; policy "
+                   f"{policy_ref(policy, requirement.span)} requires ipv6-parity")
         if reason:
             message += f" (possible: {reason})"
         yield Problem(span=group["span"], message=message, certainty=certainty,

@@ -9,7 +9,7 @@ import sys
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("policy", help="validate, show or list YAML policies")
     actions = p.add_subparsers(dest="policy_command", metavar="ACTION", required=True)
-    validate = actions.add_parser("validate", help="check policy files (exit 2 on the first bad one)")
+    validate = actions.add_parser("validate", help="check policy files (exit 2 if any is invalid)")
     validate.add_argument("files", nargs="+", metavar="FILE")
     validate.set_defaults(run=run_validate)
     show = actions.add_parser("show", help="print a policy after extends, as YAML")

@@ -215,6 +215,12 @@ def nat_note(item: Open) -> str:
     return f" (NAT to port {format_ranges(item.internal_ports)})"
 
 
+def policy_ref(policy: Policy, span: Span) -> str:
+    """``'web-server' (policies/web-server.yaml:9)``: the policy line, in the message too, so
+    formats without related locations (concise, GitLab) still show it."""
+    return f"{policy.name!r} ({span.path}:{span.line})"
+
+
 def merge_key(span: Span, *parts) -> tuple:
     return (span.path, span.line, span.column, *parts)
 
@@ -324,7 +330,7 @@ def required_packet_problems(ctx, requirement: str, packets, what: str) -> Itera
         certain = all(o.certainty == "definite" for _, o, _ in refused)
         message = (f"{what.format(daddr=packet.daddr, protocol=names)} ({families}) are "
                    f"{_PAST.get(outcome.verdict, outcome.verdict)} by {where}; policy "
-                   f"{policy.name!r} requires {requirement}")
+                   f"{policy_ref(policy, setting.span)} requires {requirement}")
         yield Problem(span=span, message=message,
                       certainty="definite" if certain else "possible",
                       related=(Related(setting.span, f"policy {policy.name} requires "

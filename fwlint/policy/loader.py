@@ -262,8 +262,14 @@ class _Layer:
             if network is not None:
                 layer.trusted_sources.append((network, where))
         for check, severity in (data.get("findings") or {}).items():
-            layer.findings.append(SeverityOverride(check, Severity.parse(severity),
-                                                   span(("findings", check), key=True)))
+            where = span(("findings", check), key=True)
+            info = _lookup_check(check)
+            if info is None:
+                errors.append(DocumentError(where, f"findings: no check named {check!r} "
+                                                   "(see 'fwlint rules')"))
+                continue
+            layer.findings.append(SeverityOverride(check, Severity.parse(severity), where,
+                                                   code=info.code))
         layer._check_conflicts(errors)
         _raise(errors)
         return layer
@@ -338,6 +344,11 @@ class _Layer:
                     errors.append(DocumentError(
                         service.span, f"service {service.name!r} is both allowed here and "
                                       f"forbidden at {entry.span} ({entry.label()})"))
+
+
+def _lookup_check(check: str):
+    from ..checks import lookup
+    return lookup(check)
 
 
 def _pairs_text(pairs) -> str:

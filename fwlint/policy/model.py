@@ -93,9 +93,10 @@ class Setting:
 
 @dataclass(frozen=True)
 class SeverityOverride:
-    check: str  # a code (FW201) or a name (shadowed-rule)
+    check: str  # a code (FW201) or a name (shadowed-rule), as written
     severity: Severity
     span: Span
+    code: str = ""  # the check's code, resolved when the policy is loaded
 
 
 @dataclass(frozen=True)
@@ -123,10 +124,28 @@ class Policy:
 
     def severity_for(self, code: str, name: str) -> Optional[SeverityOverride]:
         """The ``findings:`` entry that re-grades check ``code``/``name``, if any."""
-        return next((o for o in self.findings if o.check in (code, name)), None)
+        return next((o for o in self.findings if o.code == code or o.check in (code, name)),
+                    None)
 
-    def services_on(self, protocol: int, port: int, hook: str = "input") -> tuple[ServicePolicy, ...]:
-        return tuple(s for s in self.services if hook in s.hooks and s.covers(protocol, port))
+    def regrade(self, findings: list, configured: dict) -> list:
+        """Findings with the severity ``findings:`` gives their check (the policy line becomes
+        a related location); checks whose severity the configuration sets keep it."""
+        from dataclasses import replace
+
+        from ..findings import Related
+
+        if not self.findings:
+            return findings
+        result = []
+        for finding in findings:
+            override = None if finding.code in configured else \
+                self.severity_for(finding.code, finding.name)
+            if override is not None and override.severity != finding.severity:
+                finding = replace(finding, severity=override.severity, related=finding.related + (
+                    Related(override.span, f"policy {self.name} grades {override.check} as "
+                                           f"{override.severity}"),))
+            result.append(finding)
+        return result
 
     def forbidding(self, protocol: int, port: int) -> tuple[ForbiddenPorts, ...]:
         return tuple(f for f in self.forbidden if f.covers(protocol, port))

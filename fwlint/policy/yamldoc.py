@@ -101,7 +101,8 @@ class _Builder:
         self.count += 1
         if self.count > MAX_VALUES or depth > MAX_DEPTH:
             raise DocumentError(span, "document too large or too deeply nested after expanding "
-                                      f"aliases (more than {MAX_VALUES} values or {MAX_DEPTH} levels)")
+                                      f"aliases (more than {MAX_VALUES} values or {MAX_DEPTH} "
+                                      "levels)")
         doc.values.setdefault(path, span)
         if isinstance(node, yaml.MappingNode):
             if node.tag != "tag:yaml.org,2002:map":
