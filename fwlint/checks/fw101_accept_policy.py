@@ -3,7 +3,8 @@
 Reports an input or forward filter base chain whose default policy accepts.  That is iptables
 `filter` INPUT or FORWARD with policy ACCEPT (also when a script never sets one, since
 ACCEPT is the kernel's default), nft `type filter hook input|forward` with `policy accept`
-or no policy — unless the chain ends with an unconditional drop or reject rule.
+or no policy — unless the chain ends with an unconditional drop or reject rule, or (nft)
+another filter base chain on the same hook closes it for the same IP versions.
 
 ## Why is this bad
 With an accepting policy, everything the rules forgot is let in (or routed through): a new
@@ -51,7 +52,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from ..findings import Problem
-from ..model import Chain
+from ..model import Chain, Ruleset, Table
 
 CODE = "FW101"
 NAME = "accept-policy"
@@ -61,21 +62,22 @@ OPTIONS: dict = {}
 
 _IPTABLES_CHAINS = ("INPUT", "FORWARD")
 _NFT_HOOKS = ("input", "forward")
-_NFT_FAMILIES = ("ip", "ip6", "inet")
+#: the IP versions a base chain of each nft family sees
+_NFT_VERSIONS = {"ip": frozenset({4}), "ip6": frozenset({6}), "inet": frozenset({4, 6})}
 _CONDITIONAL_STATEMENTS = frozenset({"limit", "quota", "opaque"})
 
 
 def check(ctx) -> Iterator[Problem]:
     nft = ctx.ruleset.format == "nft"
+    closed = _nft_closed_versions(ctx.ruleset) if nft else {}
     for table in ctx.ruleset.tables:
         for chain in table.chains:
             if nft:
-                applies = (chain.is_base and chain.type == "filter" and chain.hook in _NFT_HOOKS
-                           and table.family in _NFT_FAMILIES)
+                applies = (_is_nft_filter_chain(table, chain)
+                           and not _NFT_VERSIONS[table.family] <= closed.get(chain.hook, set()))
             else:
                 applies = table.name == "filter" and chain.name in _IPTABLES_CHAINS
-            if not applies or (chain.policy or "accept").lower() != "accept" \
-                    or _ends_with_catch_all_drop(chain):
+            if not applies or not _accepts_by_default(chain):
                 continue
             stated = "policy accept" if chain.policy else "no policy (so it accepts by default)"
             yield Problem(
@@ -84,6 +86,29 @@ def check(ctx) -> Iterator[Problem]:
                         "packets that no rule drops are let through",
                 key=f"{table.family}/{table.name}/{chain.name}",
             )
+
+
+def _is_nft_filter_chain(table: Table, chain: Chain) -> bool:
+    return (chain.is_base and chain.type == "filter" and chain.hook in _NFT_HOOKS
+            and table.family in _NFT_VERSIONS)
+
+
+def _nft_closed_versions(ruleset: Ruleset) -> dict[str, set[int]]:
+    """IP versions whose input/forward hook some base chain closes by default.
+
+    Every nft base chain on a hook must accept a packet, so one default-deny chain (fw4's
+    ``input``) makes an accepting chain at another priority (fw4's ``mangle_input``) harmless.
+    """
+    closed: dict[str, set[int]] = {}
+    for table in ruleset.tables:
+        for chain in table.chains:
+            if _is_nft_filter_chain(table, chain) and not _accepts_by_default(chain):
+                closed.setdefault(chain.hook, set()).update(_NFT_VERSIONS[table.family])
+    return closed
+
+
+def _accepts_by_default(chain: Chain) -> bool:
+    return (chain.policy or "accept").lower() == "accept" and not _ends_with_catch_all_drop(chain)
 
 
 def _ends_with_catch_all_drop(chain: Chain) -> bool:
