@@ -8,10 +8,26 @@ from typing import Iterable, Iterator
 
 from .errors import UsageError
 
-#: names of files in a directory that are taken as rule files
+#: names that are rule files whatever they contain
 RULE_FILE_RE = re.compile(
     r"(\.nft$|^nftables\.conf$|^rules\.v[46]$|^ip6?tables(\.rules|\.save|-save|\.conf)?$"
     r"|\.ip6?tables$|^ip6?tables[-_.].*\.(rules|save|txt)$)")
+#: names that may be rule files: taken when their first lines look like one
+MAYBE_RULE_FILE_RE = re.compile(r"\.(rules|save|conf|sh|ipt|fw|txt)$")
+_CONTENT_RE = re.compile(
+    rb"^(\*(filter|nat|mangle|raw|security)\s*$|:[A-Z]+ (ACCEPT|DROP) |table\s+(ip6?|inet|arp|bridge|netdev)\s"
+    rb"|flush ruleset)"
+    rb"|(^|[\s;&|(])(\S*/)?(ip6?tables(-legacy|-nft)?|\$\{?IPT6?\}?)\s+-", re.M)
+
+
+def looks_like_rule_file(path: str) -> bool:
+    """True when the start of the file reads like iptables or nft rules."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8192)
+    except OSError:
+        return False
+    return bool(_CONTENT_RE.search(head))
 
 
 def expand_paths(paths: Iterable[str]) -> Iterator[str]:
@@ -23,7 +39,11 @@ def expand_paths(paths: Iterable[str]) -> Iterator[str]:
             found = []
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                found.extend(os.path.join(root, f) for f in files if RULE_FILE_RE.search(f))
+                for name in files:
+                    full = os.path.join(root, name)
+                    if RULE_FILE_RE.search(name) or (
+                            MAYBE_RULE_FILE_RE.search(name) and looks_like_rule_file(full)):
+                        found.append(full)
             yield from sorted(found)
         elif os.path.exists(path) or os.path.islink(path):
             yield path
