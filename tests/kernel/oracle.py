@@ -76,12 +76,14 @@ class Arrival:
         return self.host is not None
 
 
-def _run(argv: Sequence[str], stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(list(argv), input=stdin, capture_output=True, text=True, timeout=60)
+def _run(argv: Sequence[str], stdin: str | None = None,
+         cwd: Optional[str] = None) -> subprocess.CompletedProcess:
+    return subprocess.run(list(argv), input=stdin, capture_output=True, text=True, timeout=60,
+                          cwd=cwd)
 
 
-def _checked(argv: Sequence[str], stdin: str | None = None) -> str:
-    done = _run(argv, stdin)
+def _checked(argv: Sequence[str], stdin: str | None = None, cwd: Optional[str] = None) -> str:
+    done = _run(argv, stdin, cwd)
     if done.returncode != 0:
         raise OracleError(f"{' '.join(argv)}: {done.stderr.strip() or done.stdout.strip()}")
     return done.stdout
@@ -334,18 +336,31 @@ class Oracle:
         while self._created:
             _run(["ip", "netns", "del", self._created.pop()])
 
+    def add_addresses(self, addresses: Sequence[str], interface: str) -> None:
+        """Make more addresses the receiver's own (rules that match a daddr need them)."""
+        commands = []
+        for address in addresses:
+            ip = ipaddress.ip_address(address)
+            suffix = "/128 nodad" if ip.version == 6 else "/32"
+            commands.append(f"addr add {ip}{suffix} dev {interface}")
+        if commands:
+            _checked(["ip", "-n", self.rx, "-batch", "-"], "\n".join(commands) + "\n")
+
     # ------------------------------------------------------------------ rulesets
 
-    def load(self, text: str, format: str) -> None:
-        """Replace the receiver's ruleset and forget all connections (raises OracleError)."""
+    def load(self, text: str, format: str, directory: Optional[str] = None) -> None:
+        """Replace the receiver's ruleset and forget all connections (raises OracleError).
+
+        ``directory``: where an nft file's relative includes are found.
+        """
         _checked(["nsenter", f"--net=/run/netns/{self.rx}", "nft", "flush", "ruleset"])
         if format == "nft":
-            argv = ["nft", "-f", "-"]
+            argv = ["nft", *(["-I", directory] if directory else []), "-f", "-"]
         elif format in ("iptables-save", "ip6tables-save"):
             argv = ["ip6tables-restore" if format == "ip6tables-save" else "iptables-restore"]
         else:
             raise ValueError(f"cannot load format {format!r}")
-        _checked(["nsenter", f"--net=/run/netns/{self.rx}", *argv], text)
+        _checked(["nsenter", f"--net=/run/netns/{self.rx}", *argv], text, cwd=directory)
         self.flush_conntrack()
 
     def flush_conntrack(self) -> None:
