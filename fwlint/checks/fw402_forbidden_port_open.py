@@ -84,8 +84,8 @@ def check(ctx) -> Iterator[Problem]:
             parts.append(f"{describe_ports(protocol, normalize(ports))}{scope}"
                          + (f" ({entry.reason})" if entry.reason else ""))
         shown = "; ".join(parts[:6]) + (f"; and {len(parts) - 6} more" if len(parts) > 6 else "")
-        noun = "port is" if len(parts) == 1 else f"ports are ({len(parts)})"
-        message = (f"forbidden {noun} reachable: {shown}{nat_note(items[0])}; "
+        noun = "forbidden port is" if len(parts) == 1 else f"{len(parts)} forbidden ports are"
+        message = (f"{noun} reachable: {shown}{nat_note(items[0])}; "
                    f"{accepted_by(items[0])} (policy {policy_ref(policy, first_entry.span)})")
         if reason:
             message += f" (possible: {reason})"

@@ -1,8 +1,8 @@
 """
 ## What it does
-When the policy has `require: [loopback-accept]`, reports a ruleset in which a NEW
-connection over the loopback interface (`lo`, 127.0.0.1 or ::1 to a local port) is not
-accepted by the input hook.
+When the policy has `require: [loopback-accept]`, reports a ruleset in which NEW
+connections over the loopback interface (`lo`, 127.0.0.1 or ::1, to local ports 5432 and
+6010) are not accepted by the input hook.
 
 ## Why is this bad
 Local programs talk to each other over loopback: databases, caches, DNS resolvers, the
@@ -58,6 +58,8 @@ TARGET = "policy"
 OPTIONS: dict = {}
 
 _LOOPBACK = {"ip": "127.0.0.1", "ip6": "::1"}
+#: ports local programs listen on only for each other (PostgreSQL, X11 forwarded over SSH)
+_LOCAL_PORTS = (5432, 6010)
 
 
 def check(ctx) -> Iterator[Problem]:
@@ -66,5 +68,5 @@ def check(ctx) -> Iterator[Problem]:
     yield from required_packet_problems(
         ctx, "loopback-accept",
         lambda family: [Packet(family, 6, _LOOPBACK[family], _LOOPBACK[family], sport=40000,
-                               dport=5432, iif="lo")],
-        "NEW TCP connections over lo to port 5432")
+                               dport=port, iif="lo") for port in _LOCAL_PORTS],
+        "NEW TCP connections over lo to port {dport}")

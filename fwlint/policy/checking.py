@@ -328,7 +328,7 @@ def required_packet_problems(ctx, requirement: str, packets, what: str) -> Itera
                                         for p, _, _ in refused}))
         where = f"line {span.line}" if by_rule else f"the {outcome.hook} chain's policy"
         certain = all(o.certainty == "definite" for _, o, _ in refused)
-        message = (f"{what.format(daddr=packet.daddr, protocol=names)} ({families}) are "
+        message = (f"{what.format(dport=packet.dport, protocol=names)} ({families}) are "
                    f"{_PAST.get(outcome.verdict, outcome.verdict)} by {where}; policy "
                    f"{policy_ref(policy, setting.span)} requires {requirement}")
         yield Problem(span=span, message=message,
