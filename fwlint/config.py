@@ -238,6 +238,8 @@ def validate(data: dict, path: str, text: str, table: str = "") -> None:
     def fail(key: str, message: str, lookup_key: Optional[str] = None) -> None:
         raise UsageError(f"{_where(path, text, lookup_key or key, table)}: {message}")
 
+    if not isinstance(data, dict):
+        fail("fwlint", "the fwlint configuration must be a table")
     for key, value in data.items():
         if key not in KEYS:
             hint = [k for k in KEYS if k.replace("-", "_") == key or k == key.replace("_", "-")]
@@ -277,10 +279,19 @@ def validate(data: dict, path: str, text: str, table: str = "") -> None:
     for selector, options in data.get("options", {}).items():
         from .checks import lookup
 
-        if lookup(selector) is None:
+        info = lookup(selector)
+        if info is None:
             fail(selector, f"options: unknown check {selector!r}")
         if not isinstance(options, dict):
             fail(selector, f"options for {selector!r} must be a table")
+        for option, value in options.items():
+            if option not in info.options:
+                known = ", ".join(sorted(info.options)) or "none"
+                fail(option, f"{info.code} has no option {option!r} (options: {known})")
+            default = info.options[option]
+            if default is not None and not isinstance(value, type(default)):
+                fail(option, f"option {option!r} of {info.code} must be a "
+                             f"{type(default).__name__}")
 
 
 def build_settings(config: Optional[ConfigFile], overrides: Overrides) -> Settings:

@@ -163,6 +163,9 @@ def test_fail_on_and_exclude_from_configuration(fwlint, tmp_path, everything):
     (".fwlint.toml", '[severity]\nFW303 = "urgent"\n', 2, "FW303"),
     (".fwlint.toml", '[per-file-ignores]\n"*.nft" = "FW303"\n', 2, "*.nft"),
     (".fwlint.toml", 'select = ["FW3"\n', 1, "invalid TOML"),
+    (".fwlint.toml", 'select = ["FW3"]\n[options.duplicate-rule]\nwindow = 3\n', 3,
+     "no option 'window'"),
+    ("pyproject.toml", '[tool]\nfwlint = 1\n', 2, "must be a table"),
 ])
 def test_bad_configuration_is_exit_2_with_file_and_line(fwlint, tmp_path, name, text, line, needle):
     write(tmp_path / name, text)
