@@ -76,6 +76,7 @@ class Resolver:
         self._by_dir: dict[str, Optional[ConfigFile]] = {}
         self._by_path: dict[str, ConfigFile] = {}
         self._explicit: Optional[ConfigFile] = None
+        self._settings: dict[str, Settings] = {}
         if self.overrides.config and not self.overrides.isolated:
             self._explicit = self.load(self.overrides.config)
 
@@ -105,8 +106,13 @@ class Resolver:
         return found
 
     def settings_for(self, path: str) -> Settings:
-        """Merged settings for one file: defaults, its configuration chain, the command line."""
-        return build_settings(self.config_for(path), self.overrides)
+        """Merged settings for one file: defaults, its configuration chain, the command line
+        (made once per configuration file: per-file ignores are matched later, by path)."""
+        config = self.config_for(path)
+        key = config.path if config is not None else ""
+        if key not in self._settings:
+            self._settings[key] = build_settings(config, self.overrides)
+        return self._settings[key]
 
     def run_settings(self) -> Settings:
         """Settings for the run as a whole (fail-on, baseline): the configuration of the
