@@ -26,7 +26,7 @@ def run_validate(args) -> int:
     failed = []
     for path in args.files:
         try:
-            policy = load_policy(path)
+            policy = load_policy(path, strict=True)
         except UsageError as exc:
             failed.append(str(exc))
             continue

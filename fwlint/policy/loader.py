@@ -28,15 +28,18 @@ def builtin_policies() -> tuple[str, ...]:
     return tuple(sorted(p.stem for p in policies_dir().glob("*.yaml")))
 
 
-def load_policy(ref: PolicyRef) -> Policy:
-    """A policy from a built-in name, a file path, or an inline mapping (tests)."""
+def load_policy(ref: PolicyRef, strict: bool = False) -> Policy:
+    """A policy from a built-in name, a file path, or an inline mapping (tests).
+
+    Built-in policies skip JSON-Schema validation (importing jsonschema costs a pre-commit
+    run about 0.1 s; the test suite validates them) unless ``strict``."""
     if isinstance(ref, Policy):
         return ref
     if isinstance(ref, Mapping):
         import yaml
         text = yaml.safe_dump(dict(ref), sort_keys=False)
-        return _load_text(text, "<inline policy>", os.getcwd(), ())
-    return _load_path(resolve_policy_path(os.fspath(ref), os.getcwd()))
+        return _load_text(text, "<inline policy>", os.getcwd(), (), strict)
+    return _load_path(resolve_policy_path(os.fspath(ref), os.getcwd()), strict)
 
 
 def resolve_policy_path(ref: str, base_dir: str, where: Optional[Span] = None) -> str:
@@ -55,11 +58,11 @@ def resolve_policy_path(ref: str, base_dir: str, where: Optional[Span] = None) -
 
 
 @lru_cache(maxsize=64)
-def _load_path(path: str) -> Policy:
-    return _load_file(path, ())
+def _load_path(path: str, strict: bool) -> Policy:
+    return _load_file(path, (), strict)
 
 
-def _load_file(path: str, stack: tuple[str, ...]) -> Policy:
+def _load_file(path: str, stack: tuple[str, ...], strict: bool) -> Policy:
     try:
         with open(path, "rb") as handle:
             data = handle.read()
@@ -70,7 +73,7 @@ def _load_file(path: str, stack: tuple[str, ...]) -> Policy:
     except UnicodeDecodeError as exc:
         raise UsageError(f"{_display(path)}:1:1: policy is not valid UTF-8 "
                          f"(byte offset {exc.start})") from None
-    return _load_text(text, path, os.path.dirname(path), stack)
+    return _load_text(text, path, os.path.dirname(path), stack, strict)
 
 
 def _display(path: str) -> str:
@@ -82,13 +85,15 @@ def _display(path: str) -> str:
     return rel if len(rel) < len(path) else path
 
 
-def _load_text(text: str, path: str, base_dir: str, stack: tuple[str, ...]) -> Policy:
+def _load_text(text: str, path: str, base_dir: str, stack: tuple[str, ...],
+               strict: bool) -> Policy:
     shown = _display(path) if os.path.isabs(path) else path
     try:
         document = read_document(text, shown)
     except DocumentError as exc:
         raise UsageError(str(exc)) from None
-    _raise(_schema_errors(document))
+    if strict or os.path.dirname(path) != str(policies_dir()):
+        _raise(_schema_errors(document))
     layer = _Layer.build(document)
     draft = _Draft()
     for ref, span in layer.extends:
@@ -96,7 +101,7 @@ def _load_text(text: str, path: str, base_dir: str, stack: tuple[str, ...]) -> P
         if parent_path in stack or parent_path == path:
             cycle = " -> ".join(_display(p) for p in (*stack, path, parent_path))
             raise UsageError(f"{span}: extends cycle: {cycle}")
-        draft.apply_policy(_load_file(parent_path, (*stack, path)))
+        draft.apply_policy(_load_file(parent_path, (*stack, path), strict))
     draft.apply_layer(layer)
     return draft.finish(document, shown, os.path.splitext(os.path.basename(path))[0])
 

@@ -17,6 +17,7 @@ from fwlint.errors import UsageError
 from fwlint.findings import Severity
 from fwlint.policy import builtin_policies, load_policy
 from fwlint.policy.loader import schema
+from fwlint.resources import policies_dir
 from fwlint.services import service_ports
 
 HERE = Path(__file__).resolve().parent
@@ -134,6 +135,14 @@ def test_builtin_policy_show_round_trips(name, tmp_path):
     assert again.to_data() == original.to_data()
     assert [(s.name, s.ports, s.protocols, s.sources) for s in again.services] == \
         [(s.name, s.ports, s.protocols, s.sources) for s in original.services]
+
+
+def test_builtin_policies_validate_against_the_schema(tmp_path):
+    files = [str(p) for p in sorted(policies_dir().glob("*.yaml"))]
+    assert len(files) == len(builtin_policies()) >= 4
+    result = validate(tmp_path, *files)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count(": ok (policy") == len(files)
 
 
 def test_policy_list_names_every_builtin():
