@@ -96,9 +96,7 @@ def run_checks(ctx: CheckContext, checks: Iterable[CheckInfo], settings: Setting
             continue
         if info.target in RESULT_TARGETS:
             continue
-        if info.target == "policy" and ctx.policy is None:
-            continue
-        if info.target in ("analysis", "policy") and ctx.errors and not ctx.ruleset.tables:
+        if _skipped(info, ctx):
             continue
         ctx.options = settings.options.get(info.code, {})
         findings.extend(stamp(info, problem, path, settings, rule_keys)
@@ -113,6 +111,14 @@ def run_checks(ctx: CheckContext, checks: Iterable[CheckInfo], settings: Setting
         findings = ctx.policy.regrade(findings, settings.severity)
     findings.sort(key=Finding.sort_key)
     return findings
+
+
+def _skipped(info: CheckInfo, ctx: CheckContext) -> bool:
+    """Checks that cannot run on this file: policy checks without a policy, analysis on a
+    file that did not parse at all."""
+    if info.target == "policy" and ctx.policy is None:
+        return True
+    return info.target in ("analysis", "policy") and bool(ctx.errors) and not ctx.ruleset.tables
 
 
 def _apply_suppressions(ctx: CheckContext, text: str, findings: list[Finding],
@@ -132,12 +138,16 @@ def _apply_suppressions(ctx: CheckContext, text: str, findings: list[Finding],
     directives = suppress.find_directives(ctx.ruleset, texts)
     if not directives:
         return findings
-    ran = [info for info in checks if info.target not in RESULT_TARGETS]
+    ran = [info for info in checks
+           if info.target not in RESULT_TARGETS and not _skipped(info, ctx)]
 
     def selected(selector: str) -> bool:
+        """Whether "unused" can be said: only of checks that ran on a file that parsed."""
         known = [info for info in registry().values()
                  if specificity((selector,), info.code, info.name) >= 0]
-        return not known or any(info in ran for info in known)
+        if not known:
+            return True
+        return not ctx.errors and any(info in ran for info in known)
 
     findings, report = suppress.apply(findings, directives, selected)
     for info in checks:
