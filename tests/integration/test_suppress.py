@@ -193,3 +193,22 @@ COMMIT
     assert [code for code, _line in active(run.findings())] == ["FW303"]
     assert [f["suppressed"]["reason"] for f in run.findings() if "suppressed" in f] == \
         ["reviewed by netops"]
+
+
+def test_directive_syntax_variants():
+    import datetime
+
+    from fwlint.model import Span
+    from fwlint.suppress import parse_directive
+
+    span = Span("f", 1, 1, 1, 1)
+    parsed = parse_directive("fwlint: ignore[FW303, shadowed-rule] until=2030-01-02 "
+                             "reason='ticket 7'", "inline", span, (2, 2))
+    assert parsed.selectors == ("FW303", "FW201")
+    assert parsed.until == datetime.date(2030, 1, 2) and parsed.reason == "ticket 7"
+    free = parse_directive("fwlint:ignore[FW3] legacy host, see wiki", "comment", span, (2, 2))
+    assert free.selectors == ("FW3",) and free.reason == "legacy host, see wiki"
+    whole = parse_directive("fwlint: file-ignore[ALL]", "inline", span, (2, 2))
+    assert whole.kind == "file" and whole.covers[0] == 1 and whole.covers[1] > 10**9
+    assert parse_directive("fwlint: ignore reason=x", "inline", span, (2, 2)).invalid
+    assert parse_directive("nothing to see", "inline", span, (2, 2)) is None
