@@ -279,13 +279,17 @@ def remap_hits(policy: Policy, item: Open) -> list[tuple[ServicePolicy, PortRang
 
 
 def mismatch_hits(policy: Policy, item: Open) -> list[tuple[ServicePolicy, PortRanges]]:
-    """Services listed on another protocol for ports ``item`` opens on this one."""
-    hits = []
+    """Services listed on another protocol for ports ``item`` opens on this one, when every
+    unlisted port ``item`` opens is such a port (a wide-open class is FW401's business)."""
     listed = listed_ports(policy, item.protocol, item.hook)
-    for service in policy.services:
-        if item.hook not in service.hooks or item.protocol in service.protocols:
-            continue
-        ports = subtract(intersect(item.ports, service.ports), listed)
+    unlisted = subtract(item.ports, listed)
+    others = [s for s in policy.services
+              if item.hook in s.hooks and item.protocol not in s.protocols]
+    if not unlisted or subtract(unlisted, normalize(r for s in others for r in s.ports)):
+        return []
+    hits = []
+    for service in others:
+        ports = intersect(unlisted, service.ports)
         if ports:
             hits.append((service, ports))
     return hits
