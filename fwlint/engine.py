@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Iterable, Optional, Sequence
 
@@ -15,6 +16,8 @@ from .settings import Settings, specificity
 from .errors import UsageError
 
 MAX_FILE_BYTES = 256 * 1024 * 1024
+#: line and column references in messages, left out of fingerprints
+_POSITION_RE = re.compile(r"(\blines? \d+(\s*(-|and|,)\s*\d+)*|:\d+(:\d+)?\b)")
 #: check targets that look at other findings, run by the engine after the rest
 RESULT_TARGETS = ("suppression", "baseline")
 
@@ -163,7 +166,10 @@ def stamp(info: CheckInfo, problem: Problem, path: str, settings: Settings,
            rule_keys: Optional[_RuleKeys] = None) -> Finding:
     severity = next(s for s in (settings.severity.get(info.code), problem.severity,
                                 info.severity) if s is not None)
-    key = problem.key or (rule_keys(problem.span) if rule_keys else "") or problem.message
+    key = problem.key
+    if not key:
+        rule_key = rule_keys(problem.span) if rule_keys else ""
+        key = f"{rule_key}|{_POSITION_RE.sub('', problem.message)}"
     return Finding(code=info.code, name=info.name, severity=severity, message=problem.message,
                    span=problem.span, related=problem.related, certainty=problem.certainty,
                    fingerprint=fingerprint(info.code, os.path.basename(path), key, ""))
