@@ -1,11 +1,11 @@
 """
 ## What it does
-Reports a port that NEW connections can reach although the policy does not allow it: the
-policy's `ports:` rule for the port's IANA range is `deny` (never open), `deny-unlisted`
-or `warn-unlisted` (open only where a service lists it), and no service lists it.  The
-finding names the accepting rule(s), the port's service name and its range.  Ports that
-are forbidden, the standard port of a remapped service, and ports a service allows only
-on the other protocol are reported by FW402, FW403 and FW405 instead.
+Reports a port open to NEW connections that the policy's IANA range rules do not allow.
+The policy's `ports:` rule for the port's IANA range is `deny` (never open),
+`deny-unlisted` or `warn-unlisted` (open only where a service lists it), and no service
+lists it.  The finding names the accepting rule(s), the port's service name and its range.
+Ports that are forbidden, the standard port of a remapped service, and ports a service
+allows only on the other protocol are reported by FW402, FW403 and FW405 instead.
 
 ## Why is this bad
 A port nobody wrote into the policy is a service nobody reviewed: a debug listener, a

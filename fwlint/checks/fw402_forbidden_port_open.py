@@ -1,10 +1,11 @@
 """
 ## What it does
-Reports a port the policy's `forbidden:` list names (by service or by number) that NEW
-connections can reach, whatever else allows it.  An entry with `world-open: true` counts
-only when the port is reachable from most of the internet: at least half of the public
-(not private, loopback or link-local) addresses, so a rule limited to a few admin hosts
-passes while a rule with no `-s` (or only `! -s`) does not.
+Reports a forbidden service or port that NEW connections can reach.  Entries name a
+service or port numbers; any accepting rule counts, whatever else the policy allows.  An
+entry with `world-open: true` counts only when the port is reachable from most of the
+internet: at least half of the public (not private, loopback or link-local) addresses, so
+a rule limited to a few admin hosts passes while a rule with no `-s` (or only `! -s`) does
+not.
 
 ## Why is this bad
 Forbidden services are the ones an organisation has decided must never face the network

@@ -1,5 +1,7 @@
 """
 ## What it does
+Reports a remapped service whose standard port is still reachable or whose custom port
+is not.
 Checks every service the policy moves off its IANA port (`ssh: {port: 2222}`): reports the
 standard port when NEW connections can still reach it (at the rule that accepts it), and
 the custom port when nothing accepts NEW connections to it (at the input chain).  A nat

@@ -1,8 +1,7 @@
 """
 ## What it does
-Reports a service the policy allows only `from` some networks when NEW connections to it
-are accepted from sources outside those networks, naming the extra sources and the rule
-that accepts them.
+Reports a service reachable from sources outside its `from` list.  The finding names the
+extra sources and the rule that accepts NEW connections from them.
 
 ## Why is this bad
 Source limits are what keep administration and database ports away from the internet.

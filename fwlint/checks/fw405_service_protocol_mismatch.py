@@ -1,8 +1,8 @@
 """
 ## What it does
-Reports a port that NEW connections can reach on one protocol while the policy allows the
-service on that port only on the other one: the policy says UDP and the rules open TCP,
-or the reverse.  (When a rule opens a wider range, the ports in it are judged by FW401.)
+Reports a port open on one protocol for a service the policy allows only on the other.
+The policy says UDP and the rules open TCP, or the reverse.  (When a rule opens a wider
+range, the ports in it are judged by FW401.)
 
 ## Why is this bad
 TCP and UDP are different services on the same number (IANA lists them separately):

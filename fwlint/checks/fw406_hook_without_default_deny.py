@@ -1,5 +1,6 @@
 """
 ## What it does
+Reports a hook listed in the policy's `default-deny:` that accepts what no rule accepted.
 For every hook the policy lists in `default-deny:` (input, forward, output), reports the
 address family whose filter chains on that hook accept what no rule accepted: no base
 chain on the hook at all, or base chains whose policy is accept and that do not end with

@@ -1,5 +1,6 @@
 """
 ## What it does
+Reports loopback traffic that input does not accept when the policy requires it.
 When the policy has `require: [loopback-accept]`, reports a ruleset in which NEW
 connections over the loopback interface (`lo`, 127.0.0.1 or ::1, to local ports 5432 and
 6010) are not accepted by the input hook.

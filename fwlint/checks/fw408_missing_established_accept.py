@@ -1,5 +1,7 @@
 """
 ## What it does
+Reports replies of established connections that input does not accept when the policy
+requires it.
 When the policy has `require: [established-accept]`, reports a ruleset whose input hook
 does not accept packets of established connections (a TCP reply from port 443 and a UDP
 reply from port 53 arriving on a high port) — typically because

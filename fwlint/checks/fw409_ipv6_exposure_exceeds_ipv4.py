@@ -1,5 +1,6 @@
 """
 ## What it does
+Reports ports IPv6 exposes that IPv4 does not, when the policy requires parity.
 When the policy has `require: [ipv6-parity]` and the ruleset filters both IPv4 and IPv6
 (an nft `inet` table, or `ip` and `ip6` tables, or a script with both `iptables` and
 `ip6tables` commands), reports ports NEW IPv6 connections can reach on a hook where IPv4
