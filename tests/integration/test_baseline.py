@@ -120,3 +120,38 @@ def test_bad_baseline_file_is_exit_2(fwlint, tmp_path):
     run = check(fwlint, tmp_path, "rules.v4")
     assert run.code == 2 and "baseline.json:2" in run.err
     assert check(fwlint, tmp_path, "rules.v4", baseline="missing.json").code == 2
+
+
+def test_every_check_fingerprint_ignores_line_numbers(fwlint, tmp_path):
+    """Shift real files down by a few comment lines: every baselined finding still matches."""
+    require_parser("iptables")
+    require_parser("nft")
+    import os
+    import shutil
+
+    from netns import CORPUS, corpus_inventory
+
+    rows = [r for r in corpus_inventory() if r["format"] in ("iptables-save", "nft")
+            and r.get("real_tool") == "ok"]
+    picked = []
+    for row in rows[::15]:
+        source = os.path.join(CORPUS, row["path"])
+        if os.path.isfile(source) and os.path.getsize(source) < 8_000:
+            target = tmp_path / f"{len(picked)}-{os.path.basename(source)}"
+            shutil.copyfile(source, target)
+            picked.append(target.name)
+    assert len(picked) >= 5
+    everything = ("--isolated", "--select", "ALL")
+    assert fwlint("baseline", "create", "baseline.json", *picked, *everything,
+                  cwd=tmp_path).code == 0
+    document = json.loads((tmp_path / "baseline.json").read_text(encoding="utf-8"))
+    assert len({e["code"] for e in document["entries"]}) >= 3, "several checks take part"
+    for name in picked:
+        path = tmp_path / name
+        path.write_text("# moved down\n#\n\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
+    run = fwlint("check", *everything, "--output-format", "json", "--baseline",
+                 "baseline.json", *picked, cwd=tmp_path)
+    leftovers = [f"{f['code']} {f['location']['path']}:{f['location']['line']} {f['message']}"
+                 for f in run.findings() if "suppressed" not in f]
+    assert leftovers == []
+    assert run.code == 0
