@@ -81,13 +81,12 @@ def check(ctx) -> Iterator[Problem]:
         span, service, items = group["span"], group["service"], group["items"]
         ports, extra = normalize(group["ports"]), normalize(group["extra"])
         certainty, reason = uncertain(items)
-        if any(item.any_source for item in items):
-            beyond = "any source"
-        else:
-            beyond = f"sources policy {policy_ref(policy, service.span)} does not allow: " + \
-                describe_addresses(extra, family)
+        beyond = "any source" if any(item.any_source for item in items) else \
+            describe_addresses(extra, family)
+        allowed = ", ".join(str(n) for n in service.sources)
         message = (f"{service.name} ({describe_ports(protocol, ports)}) is reachable from "
-                   f"{beyond}{nat_note(items[0])}; "
+                   f"{beyond}{nat_note(items[0])}, but policy "
+                   f"{policy_ref(policy, service.span)} allows it only from {allowed}; "
                    f"{accepted_by(items[0])}")
         if reason:
             message += f" (possible: {reason})"

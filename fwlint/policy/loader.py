@@ -147,7 +147,7 @@ def _schema_errors(document: Document) -> list[DocumentError]:
         if error.validator in ("propertyNames", "pattern") and error.instance in (
                 document.data_at(path) if isinstance(document.data_at(path), dict) else {}):
             span = document.span(path + (error.instance,), key=True)
-        errors.append(DocumentError(span, f"{where}: {error.message}"))
+        errors.append(DocumentError(span, f"{where}: {_message(error)}"))
     return errors
 
 
@@ -157,10 +157,19 @@ def _most_specific(error):
 
     while error.validator in ("anyOf", "oneOf") and error.context:
         specific = [e for e in error.context if e.validator != "type"]
-        if not specific:
+        if not specific or all(e.validator == "required" for e in specific):
             break
         error = best_match(specific)
     return error
+
+
+def _message(error) -> str:
+    """jsonschema's message, except for "one of these keys is required" alternatives."""
+    required = [e for e in error.context or () if e.validator == "required"]
+    if error.validator in ("anyOf", "oneOf") and required:
+        keys = [e.validator_value[0] for e in required]
+        return f"needs one of the keys {', '.join(keys)}"
+    return error.message
 
 
 # --------------------------------------------------------------------------- one file

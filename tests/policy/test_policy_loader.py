@@ -177,6 +177,8 @@ INVALID = {
                               4, 3, "both claim 3306/tcp"),
     "allowed-and-forbidden": ("fwlint-policy: 1\nservices:\n  telnet: {}\n"
                               "forbidden: [telnet]\n", 3, 3, "both allowed here and forbidden"),
+    "forbidden-without-port": ("fwlint-policy: 1\nforbidden:\n  - {proto: tcp}\n", 3, 5,
+                               "needs one of the keys service, port, ports"),
     "yaml-syntax": ("fwlint-policy: 1\nservices:\n  ssh: {port: 22\n", 4, 1, "YAML syntax error"),
     "yaml-tab": ("fwlint-policy: 1\nservices:\n\tssh: {}\n", 3, 1, "YAML syntax error"),
     "object-tag": ("fwlint-policy: 1\nname: !!python/object/apply:os.system [echo hi]\n",
