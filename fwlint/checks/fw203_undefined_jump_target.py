@@ -46,8 +46,7 @@ table inet filter {
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterator, NamedTuple, Optional
 
 from ..findings import Problem, Related
 from ..model import Rule, Span, Table
@@ -61,18 +60,18 @@ OPTIONS: dict = {}
 _JUMP_KINDS = ("jump", "goto")
 
 
-@dataclass(frozen=True, slots=True)
-class JumpReference:
+class JumpReference(NamedTuple):
     """One place in a table that sends packets to a chain by name.
 
-    ``rule`` is None for a reference from a named verdict map's element.
+    ``rule`` is None for a reference from a named verdict map's element.  A named tuple,
+    not a dataclass: kube-proxy dumps hold tens of thousands of jumps.
     """
 
     source: str  # the chain the jump is in, or "@map" for a named verdict map
     target: str
     kind: str  # "jump" | "goto"
     span: Span
-    rule: Rule | None = None
+    rule: Optional[Rule] = None
 
 
 def jump_references(table: Table) -> Iterator[JumpReference]:

@@ -75,10 +75,12 @@ def check(ctx) -> Iterator[Problem]:
     for table in ctx.ruleset.tables:
         order = {chain.name: i for i, chain in enumerate(table.chains)}
         edges: dict[str, list[JumpReference]] = {name: [] for name in order}
+        targets: dict[str, list[str]] = {name: [] for name in order}
         for ref in jump_references(table):
             if ref.rule is not None and ref.target in order:
                 edges[ref.source].append(ref)
-        for component in _cycles(order, edges):
+                targets[ref.source].append(ref.target)
+        for component in _cycles(order, targets):
             members = set(component)
             inside = sorted((ref for name in component for ref in edges[name]
                              if ref.target in members),
@@ -101,28 +103,27 @@ def check(ctx) -> Iterator[Problem]:
             )
 
 
-def _cycles(order: dict[str, int], edges: dict[str, list[JumpReference]]) -> Iterator[list[str]]:
+def _cycles(order: dict[str, int], targets: dict[str, list[str]]) -> Iterator[list[str]]:
     """Strongly connected components that hold a cycle (Tarjan, iterative: no recursion limit)."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
     on_stack: set[str] = set()
     for start in order:
-        if start in index:
-            continue
+        if start in index or not targets[start]:
+            continue  # a chain that jumps nowhere is in no cycle unless a DFS reaches it
         index[start] = low[start] = len(index)
         stack.append(start)
         on_stack.add(start)
-        work = [(start, iter(edges[start]))]
+        work = [(start, iter(targets[start]))]
         while work:
             node, pending = work[-1]
-            for ref in pending:
-                target = ref.target
+            for target in pending:
                 if target not in index:
                     index[target] = low[target] = len(index)
                     stack.append(target)
                     on_stack.add(target)
-                    work.append((target, iter(edges[target])))
+                    work.append((target, iter(targets[target])))
                     break
                 if target in on_stack:
                     low[node] = min(low[node], index[target])
@@ -139,7 +140,7 @@ def _cycles(order: dict[str, int], edges: dict[str, list[JumpReference]]) -> Ite
                         component.append(member)
                         if member == node:
                             break
-                    if len(component) > 1 or any(ref.target == node for ref in edges[node]):
+                    if len(component) > 1 or node in targets[node]:
                         yield sorted(component, key=order.__getitem__)
 
 

@@ -41,6 +41,7 @@ table inet filter {
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Iterator, Optional
 
 from ..findings import Problem
@@ -53,12 +54,16 @@ TARGET = "rule"
 OPTIONS: dict = {}
 
 
+@lru_cache(maxsize=4096)
 def network_of(written: str) -> Optional[str]:
-    """The network a prefix with host bits set really means, or None when it is clean."""
+    """The network a prefix with host bits set really means, or None when it is clean.
+
+    Cached: large dumps repeat the same few addresses thousands of times.
+    """
     import ipaddress
 
     text = written.strip().lstrip("!").strip()
-    if "/" not in text:
+    if "/" not in text or text.endswith(("/32", "/128")):
         return None
     try:
         interface = ipaddress.ip_interface(text)
