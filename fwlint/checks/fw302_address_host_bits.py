@@ -63,7 +63,7 @@ def network_of(written: str) -> Optional[str]:
     import ipaddress
 
     text = written.strip().lstrip("!").strip()
-    if "/" not in text or text.endswith(("/32", "/128")):
+    if "/" not in text or text.endswith("/128") or (text.endswith("/32") and ":" not in text):
         return None
     try:
         interface = ipaddress.ip_interface(text)
