@@ -94,11 +94,6 @@ def jump_references(table: Table) -> Iterator[JumpReference]:
                 yield JumpReference("@" + named.name, words[1], words[0], element.span)
 
 
-def _rule_key(table: Table, chain: str, rule: Rule) -> str:
-    """A finding key for a rule that survives line moves."""
-    return f"{table.family}/{table.name}/{chain}/{rule.text}"
-
-
 def check(ctx) -> Iterator[Problem]:
     for table in ctx.ruleset.tables:
         defined = {chain.name for chain in table.chains}
@@ -116,7 +111,7 @@ def check(ctx) -> Iterator[Problem]:
                 span=ref.span,
                 message=f"{ref.kind} to chain {ref.target!r}, which is not defined in table "
                         f"{table.family} {table.name}",
-                key=_rule_key(table, ref.source, ref.rule),
+                key=f"{table.family}/{table.name}/{ref.source}/{ref.rule.text}",
             )
         for ref in from_maps:
             yield Problem(
@@ -131,7 +126,7 @@ def check(ctx) -> Iterator[Problem]:
 
 def _map_used_by(ref: JumpReference, from_maps: list[JumpReference]) -> str:
     """The named map (``@name``) a rule's jump came from, when the front end unfolded one."""
-    words = ref.rule.text.split() if ref.rule is not None else ()
+    words = ref.rule.text.split()
     for map_ref in from_maps:
         if map_ref.target == ref.target and map_ref.source in words:
             return map_ref.source
