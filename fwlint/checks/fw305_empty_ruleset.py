@@ -54,7 +54,8 @@ OPTIONS: dict = {}
 def check(ctx) -> Iterator[Problem]:
     if ctx.errors or any(table.chains for table in ctx.ruleset.tables):
         return
-    path = ctx.ruleset.path
-    yield Problem(span=Span(path, 1, 1, 1, 1),
-                  message="the file defines no chain and no rule: nothing was checked",
+    skipped = ctx.ruleset.skipped_lines
+    detail = f" ({skipped} shell line(s) were not iptables commands)" if skipped else ""
+    yield Problem(span=Span(ctx.ruleset.path, 1, 1, 1, 1),
+                  message=f"the file defines no chain and no rule{detail}: nothing was checked",
                   key="empty")
