@@ -4,7 +4,8 @@ Reports a user-defined chain that no rule jumps or goes to (and, in nftables, th
 verdict map refers to).
 
 ## Why is this bad
-Packets enter a user chain only through a jump, a goto or a verdict map.  A chain nothing
+Packets enter a user chain only through a jump, a goto or a verdict map (an nft chain
+named `input` without a `type … hook …` line is such a user chain, not a base chain).  A chain nothing
 refers to never runs: its rules look like protection in review but do nothing.  It is often
 left behind when a jump was deleted or its target renamed.
 
@@ -63,6 +64,8 @@ SEVERITY = "low"
 TARGET = "ruleset"
 OPTIONS: dict = {}
 
+_NFT_HOOKS = frozenset({"prerouting", "input", "forward", "output", "postrouting", "ingress",
+                        "egress"})
 _IPTABLES_BUILTIN_NAMES = frozenset(name for chains in IPTABLES_BUILTIN_CHAINS.values()
                                     for name in chains)
 
@@ -76,9 +79,14 @@ def check(ctx) -> Iterator[Problem]:
                 continue
             if not nft and chain.name in _IPTABLES_BUILTIN_NAMES:
                 continue  # a built-in chain (or one in the wrong table: FW208 says so)
+            hint = ""
+            if nft and chain.name.lower() in _NFT_HOOKS:
+                hint = (f"; to hook it into the kernel, give it "
+                        f"'type filter hook {chain.name.lower()} priority 0;'")
             yield Problem(
                 span=chain.span if chain.span.line or not chain.rules else chain.rules[0].span,
                 message=f"chain {chain.name} is never jumped to"
-                        + (f", so its {len(chain.rules)} rule(s) never run" if chain.rules else ""),
+                        + (f", so its {len(chain.rules)} rule(s) never run" if chain.rules else "")
+                        + hint,
                 key=f"{table.family}/{table.name}/{chain.name}",
             )
