@@ -4,6 +4,7 @@ port and address interval arithmetic, and how a finding names its rule and polic
 from __future__ import annotations
 
 import ipaddress
+import weakref
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Optional
 
@@ -141,7 +142,7 @@ def open_classes(ctx, trusted: bool = True) -> tuple[Open, ...]:
     trusted_names = tuple(s.value for s in policy.trusted_interfaces) if trusted else ()
     trusted_nets = [network for network, _ in policy.trusted_sources] if trusted else []
     result = []
-    for exposure in ctx.analysis.exposure():
+    for exposure in _exposure(ctx.analysis):
         if exposure.hook not in ("input", "forward") or exposure.protocol not in PORT_PROTOCOLS:
             continue
         if exposure.interfaces and all(name == "lo" or _interface_trusted(name, trusted_names)
@@ -156,6 +157,18 @@ def open_classes(ctx, trusted: bool = True) -> tuple[Open, ...]:
                            exposure.certainty, exposure.reason, tuple(exposure.rules),
                            tuple(exposure.nat_rules)))
     return tuple(result)
+
+
+_EXPOSURES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _exposure(analysis) -> tuple:
+    """``analysis.exposure()`` once per analysis, however many FW4xx checks ask."""
+    try:
+        return _EXPOSURES[analysis]
+    except KeyError:
+        exposures = _EXPOSURES[analysis] = tuple(analysis.exposure())
+        return exposures
 
 
 def base_chains(ruleset: Ruleset, hook: str) -> Iterator[tuple[str, Chain]]:
