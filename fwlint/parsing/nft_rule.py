@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable, NamedTuple, Optional
 
 from ..model import (AddressMatch, CtStateMatch, FamilyMatch, IcmpTypeMatch, InterfaceMatch,
                      MarkMatch, NamedSet, OpaqueMatch, PortMatch, ProtocolMatch, SetMatch,
@@ -27,11 +27,10 @@ from .nft_exprs import (BRIDGE_META, CT_DIRECTIONAL, CT_KEYS, FAMILY_OF_HEADER, 
 
 _TOKEN = re.compile(r'[ \t\r\n\f]+|\\\n|#[^\n]*|(?P<s>"(?:[^"\\\n]|\\.)*")'
                     r'|(?P<p>!=|==|<=|>=|<<|>>|[{}(),;<>&|^=!])|(?P<w>[^\s{}(),;"!=<>&|^#]+)'
-                    r'|(?P<bad>.)')
+                    r'|(?P<bad>.)', re.S)
 
 
-@dataclass(frozen=True, slots=True)
-class Tok:
+class Tok(NamedTuple):
     kind: str  # "w" word, "s" string, "p" punctuation
     text: str
     offset: int
@@ -51,14 +50,14 @@ class RuleProblem(Exception):
 def tokenize(text: str) -> list[Tok]:
     """Split rule text into words, strings and punctuation."""
     toks = []
+    append = toks.append
     for m in _TOKEN.finditer(text):
         kind = m.lastgroup
         if kind is None:
             continue
         if kind == "bad":
             raise RuleProblem(f"unexpected character {m.group()!r}", m.start(), found=m.group())
-        raw = m.group()
-        toks.append(Tok(kind[0], raw, m.start()))
+        append(Tok(kind, m.group(), m.start()))
     return toks
 
 
@@ -153,6 +152,7 @@ class RuleReader:
 
     def __init__(self, toks: list[Tok], ctx: RuleContext, text: str) -> None:
         self.toks = toks
+        self.words = [t.text if t.kind != "s" else "" for t in toks] + ["", ""]
         self.pos = 0
         self.ctx = ctx
         self.text = text
@@ -165,8 +165,8 @@ class RuleReader:
         return self.toks[index] if index < len(self.toks) else None
 
     def word(self, ahead: int = 0) -> str:
-        tok = self.peek(ahead)
-        return tok.text if tok is not None and tok.kind != "s" else ""
+        index = self.pos + ahead
+        return self.words[index] if index < len(self.words) else ""
 
     def take(self) -> Tok:
         tok = self.peek()
