@@ -115,6 +115,8 @@ class Evaluation:
         self._decisions: dict[tuple[tuple[int, str], str], list[Decision]] = {}
         self._decision_index: dict[tuple[tuple[int, str], str], BoxIndex] = {}
         self._effects: dict[tuple[int, str], frozenset] = {}
+        self._hooks: dict[tuple, list[_Hook]] = {}
+        self._exposure: Optional[tuple[Exposure, ...]] = None
 
     # ---------------------------------------------------------------- chains
 
@@ -352,6 +354,12 @@ class Evaluation:
 
     def hooks(self, family: str, hook: str, kinds: tuple[str, ...]) -> list[_Hook]:
         """Base chains of one hook that see packets of ``family``, by priority."""
+        memo = (family, hook, kinds)
+        if memo not in self._hooks:
+            self._hooks[memo] = self._find_hooks(family, hook, kinds)
+        return self._hooks[memo]
+
+    def _find_hooks(self, family: str, hook: str, kinds: tuple[str, ...]) -> list[_Hook]:
         out = []
         for key, (table, chain) in self.tables.items():
             if chain.hook != hook or (chain.type or "filter") not in kinds:
@@ -523,8 +531,10 @@ class Evaluation:
     # ---------------------------------------------------------------- exposure
 
     def exposure(self) -> tuple[Exposure, ...]:
-        from .exposure import compute_exposure
-        return compute_exposure(self)
+        if self._exposure is None:
+            from .exposure import compute_exposure
+            self._exposure = compute_exposure(self)
+        return self._exposure
 
 
 def _proj(boxes: list[Box], field: int) -> tuple[tuple[int, int], ...]:

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Optional
 from ..model import Rule
 from . import Exposure
 from .compile import FAMILY_NAMES, restrict_box, with_field
-from .space import (CT, DADDR, DPORT, FAMILY, IIF, LOCAL, MARK, PROTOCOL, SADDR, TCPFLAGS, Box,
-                    box_and, box_subset, ct_value, iv_sub, normalize, space_and, space_sub_box)
+from .space import (CT, DADDR, DPORT, ICMP, IIF, LOCAL, MARK, OIF, PROTOCOL, SADDR, SPORT,
+                    TCPFLAGS, Box, box_and, ct_value, iv_sub, iv_subset, normalize, space_and,
+                    space_sub_box)
 
 if TYPE_CHECKING:
     from .evaluate import Decision, Evaluation
@@ -18,6 +19,7 @@ REPORTED_PROTOCOLS = {"ip": (6, 17, 132, 33, 136, 1), "ip6": (6, 17, 132, 33, 13
 PORTED = frozenset({6, 17, 132, 33, 136})
 _SYN = ((2, 2),)
 _MAX_PARTS = 20000
+_ALWAYS_HIDDEN = (SPORT, OIF, ICMP)
 
 # (box, accepting rules, certain?, reasons)
 Part = tuple[Box, tuple[Rule, ...], bool, tuple[str, ...]]
@@ -66,12 +68,24 @@ def _dnat_decisions(ev: "Evaluation", family: str) -> list[tuple["Decision", boo
 
 
 def _minus_dnat(box: Box, dnats: list[tuple["Decision", bool]]) -> list[Box]:
+    """The packets of ``box`` that no DNAT translates, as far as the exposure shows them."""
     rest = [box]
     for decision, _ in dnats:
         for b in decision.space:
-            if rest and box_and(box, b) is not None:
+            if rest and not _keeps_projection(box, b, (DADDR,)) and box_and(box, b) is not None:
                 rest = space_sub_box(rest, b)
     return rest
+
+
+def _keeps_projection(box: Box, taken: Box, hidden: tuple[int, ...]) -> bool:
+    """True when ``box - taken`` shows the same classes as ``box``.
+
+    Exposure classes do not show some fields (the destination address of a packet that is
+    not translated, the source port, ...).  When ``taken`` leaves out part of such a field
+    for every packet of ``box``, every class of ``box`` keeps a packet, so subtracting it
+    changes nothing that is reported, and the subtraction (and its fragmentation) is skipped.
+    """
+    return any(not iv_subset(box[f], taken[f]) for f in hidden + _ALWAYS_HIDDEN)
 
 
 def _expose_dnat(ev: "Evaluation", family: str, start: Box, decision: "Decision",
@@ -98,7 +112,8 @@ def _expose_dnat(ev: "Evaluation", family: str, start: Box, decision: "Decision"
             part = restrict_box(image, LOCAL, ((local, local),))
             if part is None:
                 continue
-            for accepted, rules, certain, reasons in _accept_parts(ev, family, hook, [part]):
+            for accepted, rules, certain, reasons in _accept_parts(ev, family, hook, [part],
+                                                                   translated=new_addresses):
                 before = accepted
                 if new_addresses:
                     before = with_field(before, DADDR, box[DADDR])
@@ -109,10 +124,17 @@ def _expose_dnat(ev: "Evaluation", family: str, start: Box, decision: "Decision"
                      internal_ports=bool(verdict.to_ports), internal_addresses=new_addresses)
 
 
-def _accept_parts(ev: "Evaluation", family: str, hook_name: str, space: list[Box]) -> list[Part]:
-    """The parts of ``space`` that every filter base chain of the hook accepts."""
+def _accept_parts(ev: "Evaluation", family: str, hook_name: str, space: list[Box],
+                  translated: bool = False) -> list[Part]:
+    """The parts of ``space`` that every filter base chain of the hook accepts.
+
+    ``translated``: the destination address is shown (after DNAT), so it is never hidden.
+    """
     parts: list[Part] = [(b, (), True, ()) for b in space]
-    for hook in ev.hooks(family, hook_name, ("filter", "route")):
+    hooks = ev.hooks(family, hook_name, ("filter", "route"))
+    for position, hook in enumerate(hooks):
+        last = position == len(hooks) - 1
+        hidden = () if translated else (DADDR,)
         decisions = ev.decisions(hook.key, "P")
         index = ev._decision_index[(hook.key, "P")]
         pure = ev.pure(hook.key)
@@ -124,12 +146,18 @@ def _accept_parts(ev: "Evaluation", family: str, hook_name: str, space: list[Box
                             if box_and(box, b) is not None), key=lambda x: x[0])
             rest = [box]
             for order, b, d in found:
-                if not rest:
+                if not rest and not pure:
                     break
-                pieces = space_and(rest, [b])
-                if not pieces:
-                    continue
-                rest = space_sub_box(rest, b)
+                if pure:  # decisions of a chain without unknown matches are disjoint
+                    pieces = [box_and(box, b)]
+                else:
+                    pieces = space_and(rest, [b])
+                    if not pieces:
+                        continue
+                if policy_accept and not (last and _keeps_projection(box, b, hidden)):
+                    rest = space_sub_box(rest, b)
+                elif not pure:
+                    rest = space_sub_box(rest, b)
                 if d.entry.rule.verdict.kind != "accept":
                     continue
                 sure = pure or _within(pieces, definite.get(d.path))
