@@ -48,9 +48,8 @@ def check(ctx, baseline, entries) -> Iterator[Problem]:
     from ..baseline import entry_span
 
     for entry in entries:
-        yield Problem(span=entry_span(baseline, entry),
-                      message=f"baseline entry for {entry.code} in {entry.path} matches no "
-                              f"finding any more ({entry.message})" if entry.message else
-                              f"baseline entry for {entry.code} in {entry.path} matches no "
-                              "finding any more",
+        message = f"baseline entry for {entry.code} in {entry.path} matches no finding any more"
+        if entry.message:
+            message += f" (was: {entry.message})"
+        yield Problem(span=entry_span(baseline, entry), message=message,
                       key=f"{entry.path}|{entry.code}|{entry.fingerprint}")
