@@ -27,7 +27,7 @@ PAYLOAD: dict[str, dict[str, str]] = {
             "saddr": "ipv6_addr", "daddr": "ipv6_addr"},
     "icmpv6": {"type": "icmpv6_type", "code": "icmpv6_code", "checksum": "int16",
                "parameter-problem": "int32", "packet-too-big": "int32", "id": "int16",
-               "sequence": "int16", "max-delay": "int16", "taddr": "ipv6_addr",
+               "sequence": "int16", "max-delay": "int16", "mtu": "int32", "taddr": "ipv6_addr",
                "daddr": "ipv6_addr"},
     "tcp": {**_PORTS, "sequence": "int32", "ackseq": "int32", "doff": "int4",
             "reserved": "int4", "flags": "tcp_flag", "window": "int16", "checksum": "int16",
@@ -82,7 +82,8 @@ META_KEYS: dict[str, str] = {
 META_UNQUALIFIED = frozenset({
     "mark", "iif", "iifname", "iiftype", "oif", "oifname", "oiftype", "skuid", "skgid",
     "nftrace", "rtclassid", "ibriport", "obriport", "ibrname", "obrname", "ibridgename",
-    "obridgename", "pkttype", "cpu", "iifgroup", "oifgroup", "cgroup", "ipsec",
+    "obridgename", "pkttype", "cpu", "iifgroup", "oifgroup", "cgroup", "ipsec", "time",
+    "day", "hour",
 })
 #: meta keys only the bridge family has
 BRIDGE_META = frozenset({"ibriport", "obriport", "ibrname", "obrname", "ibridgename",

@@ -132,7 +132,7 @@ class _Elem:
     offset: int = 0
 
 
-_REL_OPS = {"==": "==", "!=": "!=", "<": "<", ">": ">", "<=": "<=", ">=": ">=",
+_REL_OPS = {"!": "!", "==": "==", "!=": "!=", "<": "<", ">": ">", "<=": "<=", ">=": ">=",
             "eq": "==", "ne": "!=", "lt": "<", "gt": ">", "le": "<=", "ge": ">="}
 _WORD_OPS = {"==": "eq", "!=": "ne", "<": "lt", ">": "gt", "<=": "le", ">=": "ge"}
 _MASK_OPS = {"&": "&", "|": "|", "^": "^", "<<": "<<", ">>": ">>", "and": "&", "or": "|",
@@ -142,6 +142,8 @@ _STATEMENT_WORDS = frozenset({"counter", "log", "limit", "quota", "notrack", "co
                               "delete", "set", "masquerade", "redirect", "dnat", "snat", "meta",
                               "ct", "ip", "ip6", "tcp", "udp"})
 _NAT_FLAGS = frozenset({"persistent", "random", "fully-random", "netmap", "prefix"})
+_GLUED_VERDICT = re.compile(r"^(.+):(accept|drop|continue|return)$")
+_RATE_WORD = re.compile(r"^(\d+|/|/\w+|(packets|bytes|kbytes|mbytes|gbytes)(/\w+)?|\d+/\w+)$")
 _EXPR_HEADS = frozenset(PAYLOAD) | META_UNQUALIFIED | RAW_BASES | frozenset(
     {"meta", "ct", "fib", "rt", "socket", "osf", "ipsec", "numgen", "jhash", "symhash",
      "exthdr", "tunnel"})
@@ -207,6 +209,17 @@ class RuleReader:
     def read(self) -> RuleParts:
         if not self.toks:
             raise RuleProblem("empty rule", 0)
+        try:
+            return self._read()
+        except V.ValueProblem as exc:
+            tok = self.peek() or self.toks[-1]
+            raise RuleProblem(str(exc), self.toks[max(self.pos - 1, 0)].offset,
+                              found=tok.text) from None
+        except (IndexError, KeyError, ValueError) as exc:
+            raise RuleProblem(f"cannot read this rule ({type(exc).__name__}: {exc})",
+                              self.toks[min(self.pos, len(self.toks) - 1)].offset) from None
+
+    def _read(self) -> RuleParts:
         while self.peek() is not None:
             tok = self.peek()
             if tok.kind == "p":
@@ -266,6 +279,11 @@ class RuleReader:
                 if key in ("bypass", "fanout"):
                     options.append((key,))
                     continue
+                if key == "to" and self.word() in _EXPR_HEADS:
+                    value_start = self.pos
+                    self.read_set_value()
+                    options.append((key, V.canonical_text(self._text(value_start))))
+                    continue
                 options.append((key, self.read_list_text()))
             self.set_verdict("queue", start, options=tuple(options))
         elif word == "reject":
@@ -315,12 +333,16 @@ class RuleReader:
         addresses: tuple = ()
         ports: tuple = ()
         options: list = []
-        while self.word() in _NAT_FLAGS and self.word(1) in ("to", ","):
-            options.append(("flags", self.take().text))
+        if self.word() in _NAT_FLAGS:
+            options.append(("flags", self.read_list_text()))
         if self.word() == "to" or (kind in ("dnat", "snat") and self.peek() is not None
                                    and self.word() not in _NAT_FLAGS):
             if self.word() == "to":
                 self.take()
+            if self.word().startswith(":") and self.word()[1:] in _EXPR_HEADS:
+                head = self.toks[self.pos]
+                self.toks[self.pos] = Tok("w", head.text[1:], head.offset + 1)
+                self.words[self.pos] = head.text[1:]
             target_start = self.pos
             if self._simple_nat_target():
                 addresses, ports = self._nat_address(self.take().text, kind, family)
@@ -412,9 +434,7 @@ class RuleReader:
         self.expect("rate")
         words = []
         while self.peek() is not None and self.peek().kind == "w" and (
-                self.word() in ("over", "until", "burst", "packets", "bytes", "kbytes",
-                                "mbytes") or self.word()[:1].isdigit()
-                or self.word()[:1] == "/"):
+                self.word() in ("over", "until", "burst") or _RATE_WORD.match(self.word())):
             words.append(self.take().text)
         if not words:
             self.fail("expected a rate")
@@ -538,7 +558,12 @@ class RuleReader:
         while self.peek() is not None and self.peek().text in _MASK_OPS and not (
                 self.peek().kind == "w" and self.peek(1) is None):
             op = _MASK_OPS[self.take().text]
-            operand = self.read_operand_text()
+            if self.word() in _EXPR_HEADS:
+                operand_start = self.pos
+                self.read_primary()
+                operand = self._text(operand_start)
+            else:
+                operand = self.read_operand_text()
             mask = f"{mask or ''}{op} {operand}".strip()
         text = self.text[self.toks[start].offset:self.end_of(self.pos)]
         return _Expr(fields, self.toks[start].offset, self.end_of(self.pos), text, mask)
@@ -560,7 +585,7 @@ class RuleReader:
                 self.take_value_word("a value")
         return self.text[self.toks[start].offset:self.end_of(self.pos)]
 
-    def read_primary(self) -> _Field:
+    def read_primary(self, inner: bool = False) -> _Field:
         tok = self.peek()
         if tok is None or tok.kind != "w":
             self.fail("expected an expression")
@@ -570,21 +595,25 @@ class RuleReader:
         family = self.ctx.family
         if word in PAYLOAD:
             header_family = FAMILY_OF_HEADER.get(word)
-            if header_family and family in ("ip", "ip6") and header_family != family:
+            if header_family and family in ("ip", "ip6") and header_family != family \
+                    and not inner and word not in ("icmp", "icmpv6"):
                 raise RuleProblem(f"{word} expression in a {family} table", tok.offset,
                                   found=word)
-            if family == "arp" and word not in ("arp", "ether", "vlan"):
+            if family == "arp" and word not in ("arp", "ether", "vlan") and not inner:
                 raise RuleProblem(f"{word} expression in an arp table", tok.offset, found=word)
             if word == "rt" and self.word() in ("classid", "nexthop", "mtu", "ipsec", "ip",
                                                 "ip6"):
                 return self.read_route(start)
             if word in TUNNELS and self.word() in PAYLOAD and self.word() not in PAYLOAD[word]:
-                inner = self.read_primary()
-                return _Field(word + " " + inner.header, inner.name, "any", self._text(start))
+                inner_field = self.read_primary(inner=True)
+                return _Field(word + " " + inner_field.header, inner_field.name, "any",
+                              self._text(start))
             if word == "tcp" and self.word() == "option":
                 return self.read_option(start, "tcp", TCP_OPTIONS, TCP_OPTION_FIELDS)
             if word == "ip" and self.word() == "option":
                 return self.read_option(start, "ip", IP_OPTIONS, IP_OPTION_FIELDS)
+            if word == "dccp" and self.word() == "option":
+                return self.read_option(start, "dccp", frozenset(), frozenset())
             if word == "sctp" and self.word() == "chunk":
                 return self.read_option(start, "sctp", SCTP_CHUNKS, SCTP_CHUNK_FIELDS)
             if word == "arp" and self.word() in ("saddr", "daddr"):
@@ -594,6 +623,9 @@ class RuleReader:
                               self._text(start))
             name = self.word()
             fields = PAYLOAD[word]
+            if word == "srh" and re.match(r"^sid\[\d+\]$", name):
+                self.pos += 1
+                return _Field(word, "sid", "ipv6_addr", self._text(start))
             if name not in fields:
                 if word in ("hbh", "frag", "dst", "mh", "srh", "rt") and name in (
                         "exists", "missing"):
@@ -666,7 +698,8 @@ class RuleReader:
             self.expect("nexthop")
         else:
             key = self.take().text
-            if key == "nexthop" and self.ctx.family == "inet":
+            if key == "nexthop" and self.ctx.family == "inet" and not any(
+                    isinstance(m, FamilyMatch) for m in self.parts.matches):
                 raise RuleProblem("rt nexthop needs ip or ip6 in an inet table",
                                   self.toks[start].offset)
         return _Field("rt", "route", "any", self._text(start))
@@ -717,7 +750,7 @@ class RuleReader:
             if self.word() != ".":
                 break
             self.take()
-        self.expect("oif", "oifname", "type")
+        self.expect("oif", "oifname", "type", "check")
         return _Field("fib", "fib", "any", self._text(start))
 
     def read_hash(self, word: str, start: int) -> _Field:
@@ -764,7 +797,10 @@ class RuleReader:
         while self.peek() is not None and self.peek().text in _MASK_OPS and \
                 self.peek(1) is not None:
             self.take()
-            self.read_operand_text()
+            if self.word() in _EXPR_HEADS:
+                self.read_expression()
+            else:
+                self.read_operand_text()
 
     def read_set_elements(self) -> list:
         self.expect("{")
@@ -779,6 +815,10 @@ class RuleReader:
                 elems.extend(self.read_set_elements())
                 continue
             elem = self.read_element(in_set=True)
+            glued = _GLUED_VERDICT.match(elem.parts[-1])
+            if glued and self.word() != ":":
+                elem.parts[-1] = glued.group(1)
+                elem.value = [glued.group(2)]
             if self.word() == ":":
                 self.take()
                 value_start = self.pos
@@ -963,6 +1003,8 @@ class RuleReader:
 
     def check(self, fld: _Field, text: str) -> None:
         kind = fld.kind
+        if text in ("exists", "missing"):
+            return
         if text.startswith('"'):
             if kind in ("ifname", "string", "any", "bool_or_any", "ct_dir"):
                 return
@@ -988,12 +1030,12 @@ class RuleReader:
                     V.parse_int(word, 8)
             return
         if kind == "mark":
-            for part in text.split("-"):
+            for part in re.split(r"[-/]", text):
                 V.parse_int(part, 32)
             return
         if kind == "dscp":
             if not text[:1].isalpha():
-                for part in text.split("-"):
+                for part in re.split(r"[-/]", text):
                     V.parse_int(part, 6)
             return
         V.check_value(kind, text)
@@ -1025,7 +1067,7 @@ class RuleReader:
             ranges = V.merge_ranges(V.port_range(w) for w in words)
             return [PortMatch(fld.name, ranges, negated, span, tuple(words))]
         if key in (("ip", "protocol"), ("ip6", "nexthdr"), ("meta", "l4proto")):
-            protocols = frozenset(V.protocol_number(w) for w in words)
+            protocols = frozenset(number for w in words for number in V.protocol_numbers(w))
             return [ProtocolMatch(protocols, negated, span)]
         if key == ("meta", "nfproto"):
             for w in words:
@@ -1158,4 +1200,5 @@ _SIMPLE_STATEMENTS: dict[str, Callable[[RuleReader], None]] = {
     "tproxy": RuleReader.read_opaque_statement,
     "xt": RuleReader.read_opaque_statement,
     "last": RuleReader.read_opaque_statement,
+    "reset": RuleReader.read_opaque_statement,
 }

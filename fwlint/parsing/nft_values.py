@@ -147,6 +147,18 @@ def protocol_number(text: str) -> int:
     return parse_int(text, 8)
 
 
+def protocol_numbers(text: str) -> range:
+    """``tcp`` -> {6}; ``33-45`` -> 33..45."""
+    first, dash, last = text.partition("-")
+    if dash and first and last and text.lower() not in PROTOCOL_NUMBERS:
+        low, high = protocol_number(first), protocol_number(last)
+        if low > high:
+            raise ValueProblem(f"range {text} is reversed")
+        return range(low, high + 1)
+    number = protocol_number(text)
+    return range(number, number + 1)
+
+
 def merge_ranges(ranges) -> tuple[tuple[int, int], ...]:
     """Sorted, merged closed ranges (adjacent ranges join)."""
     merged: list[list[int]] = []
@@ -159,12 +171,18 @@ def merge_ranges(ranges) -> tuple[tuple[int, int], ...]:
 
 
 _MAC = re.compile(r"^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){5}$")
-_TIME = re.compile(r"^(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$")
+_TIME = re.compile(r"^(\d+|(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?)$")
 _RATE = re.compile(r"^\d+/(second|minute|hour|day|week)$")
 
 
 def check_value(kind: str, text: str) -> None:
     """Reject a constant that cannot be of ``kind`` (types fwlint does not model further)."""
+    first, dash, last = text.partition("-")
+    if dash and first and last and kind not in ("ipv4_addr", "ipv6_addr", "ether_addr") \
+            and not (kind == "inet_proto" and text.lower() in PROTOCOL_NUMBERS):
+        check_value(kind, first)
+        check_value(kind, last)
+        return
     if kind.startswith("int"):
         bits = int(kind[3:] or 32)
         _int_range(text, bits)
