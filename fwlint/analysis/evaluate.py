@@ -70,23 +70,120 @@ class Piece:
     entry: Entry
 
 
-@dataclass
 class ChainView:
-    """One chain evaluated in one mode."""
+    """One chain evaluated in one mode.
 
-    regions: list[list[Box]]
-    hits: list[list[Piece]]  # the earlier pieces that intersect each rule's own match
-    terminated: list[Box]
+    A rule's region (its match minus what earlier rules take) is kept as the match plus the
+    earlier pieces that intersect it (``hits``), and made explicit only on demand: a wide
+    rule after thousands of narrow ones would otherwise fragment into thousands of boxes.
+    """
+
+    def __init__(self, own: list[tuple[Box, ...]], hits: list[list[Piece]], covers: BoxIndex,
+                 terminated: list[Box]) -> None:
+        self.own = own
+        self.hits = hits
+        self.covers = covers
+        self.terminated = terminated
+        self._regions: dict[int, list[Box]] = {}
+
+    def region(self, i: int) -> list[Box]:
+        """The explicit region of rule ``i``."""
+        if i not in self._regions:
+            region = list(self.own[i])
+            for piece in self.hits[i]:
+                if not region:
+                    break
+                region = space_sub_box(region, piece.box)
+            self._regions[i] = region
+        return self._regions[i]
+
+    def reached(self, i: int) -> bool:
+        """Whether some packet reaches and matches rule ``i`` (cheap when the earlier
+        pieces are too small to cover it, whatever their union)."""
+        own = self.own[i]
+        if not own:
+            return False
+        if not self.hits[i]:
+            return True
+        volume = space_volume(own)
+        taken = 0
+        for piece in self.hits[i]:
+            for b in own:
+                c = box_and(b, piece.box)
+                if c is not None:
+                    taken += box_volume(c)
+            if taken >= volume:
+                return bool(self.region(i))
+        return True
 
 
-@dataclass(frozen=True)
+NO_VIEW = ChainView([], [], BoxIndex(), [])
+
+#: what a flattened path subtracts: (chain view, rule position) = the pieces of that chain
+#: before that rule
+Minus = tuple[tuple[ChainView, int], ...]
+
+
+def subtract(boxes: Iterable[Box], minus: Minus, keep=None) -> list[Box]:
+    """``boxes`` minus the earlier pieces ``minus`` names, found through each chain's index.
+
+    ``keep(box, piece_box)`` True skips a piece (see exposure: pieces that cannot change
+    what is reported)."""
+    result = list(boxes)
+    for view, limit in minus:
+        out: list[Box] = []
+        for b in result:
+            parts = [b]
+            for piece in view.covers.query(b):
+                if piece.entry.index >= limit or not parts:
+                    continue
+                if keep is not None and keep(b, piece.box):
+                    continue
+                if box_and(b, piece.box) is not None:
+                    parts = space_sub_box(parts, piece.box)
+            out.extend(parts)
+        result = out
+        if not result:
+            break
+    return result
+
+
+def minus_contains(minus: Minus, point: tuple[int, ...]) -> bool:
+    point_box = tuple(((v, v),) for v in point)
+    for view, limit in minus:
+        for piece in view.covers.query(point_box):
+            if piece.entry.index < limit and box_contains(piece.box, point):
+                return True
+    return False
+
+
+@dataclass(eq=False)
 class Decision:
-    """Packets a base chain decides through one terminal rule (reached via ``path``)."""
+    """Packets a base chain decides through one terminal rule (reached via ``path``):
+    ``positive`` minus the earlier pieces ``minus``."""
 
-    space: tuple[Box, ...]
+    positive: tuple[Box, ...]
+    minus: Minus
     path: tuple[Rule, ...]
     entry: Entry
     unknown: tuple[str, ...] = ()
+    _space: Optional[list[Box]] = field(default=None, repr=False)
+
+    @property
+    def key(self) -> tuple[int, ...]:
+        """The path by rule identity (equal rules on different lines differ here)."""
+        return tuple(id(r) for r in self.path)
+
+    @property
+    def space(self) -> list[Box]:
+        """The explicit space (computed once)."""
+        if self._space is None:
+            self._space = subtract(self.positive, self.minus)
+        return self._space
+
+    def contains(self, point: tuple[int, ...]) -> bool:
+        return any(box_contains(b, point) for b in self.positive) and \
+            not minus_contains(self.minus, point)
 
 
 @dataclass
@@ -163,7 +260,7 @@ class Evaluation:
         if memo in self._views:
             return self._views[memo]
         if key in self._stack:
-            return ChainView([], [], [])  # a jump cycle: not followed (FW203 reports it)
+            return NO_VIEW  # a jump cycle: not followed (FW204 reports it)
         self._stack.add(key)
         try:
             result = self._evaluate(key, mode)
@@ -174,45 +271,48 @@ class Evaluation:
 
     def _evaluate(self, key: tuple[int, str], mode: str) -> ChainView:
         other = "D" if mode == "P" else "P"
+        entries = self.entries(key)
         index = BoxIndex()
-        regions: list[list[Box]] = []
+        owns: list[tuple[Box, ...]] = []
         hits_all: list[list[Piece]] = []
         terminated: list[Box] = []
-        for e in self.entries(key):
+        view = ChainView(owns, hits_all, index, terminated)
+        # without RETURN or goto, a packet matching a terminal rule ends in this chain (here
+        # or earlier), so what the chain ends is the union of matches: no subtraction needed
+        exits = any(e.kind in ("return", "goto") for e in entries)
+        for e in entries:
             own = e.comp.boxes if (mode == "P" or e.comp.pure) else ()
-            region = list(own)
             hits: list[Piece] = []
             if own and len(index):
                 found: dict[int, Piece] = {}
                 for b in own:
                     for piece in index.query(b):
                         found[id(piece)] = piece
-                for piece in sorted(found.values(), key=lambda p: p.entry.index):
-                    if any(box_and(b, piece.box) is not None for b in own):
-                        hits.append(piece)
-                        if region:
-                            region = space_sub_box(region, piece.box)
-            regions.append(region)
+                hits = [p for p in sorted(found.values(), key=lambda p: p.entry.index)
+                        if any(box_and(b, p.box) is not None for b in own)]
+            owns.append(own)
             hits_all.append(hits)
-            # what this rule takes away from the later rules (the other view's certainty)
+            i = len(owns) - 1
             takes = e.comp.boxes if (mode == "D" or e.comp.pure) else ()
             covers: list[Box] = []
             if e.kind in ("term", "return"):
                 covers = list(takes)
-                if e.kind == "term":
-                    terminated.extend(region)
+                if e.kind == "term" and own:
+                    terminated.extend(view.region(i) if exits else own)
             elif e.kind == "goto":
                 covers = list(takes)
-                if region:
-                    terminated.extend(space_and(region, self.view(e.target, mode).terminated))
+                if own:
+                    terminated.extend(space_and(view.region(i),
+                                                self.view(e.target, mode).terminated))
             elif e.kind == "jump":
                 if takes:
                     covers = space_and(takes, self.view(e.target, other).terminated)
-                if region:
-                    terminated.extend(space_and(region, self.view(e.target, mode).terminated))
+                if own:
+                    terminated.extend(space_and(view.region(i) if exits else own,
+                                                self.view(e.target, mode).terminated))
             for c in covers:
                 index.add(c, Piece(c, e))
-        return ChainView(regions, hits_all, terminated)
+        return view
 
     def effects(self, key: tuple[int, str]) -> frozenset:
         """The terminal effects a chain (with the chains it calls) can have."""
@@ -244,24 +344,24 @@ class Evaluation:
         view = self.view(key, "P")
         entries = self.entries(key)
         later_index: Optional[BoxIndex] = None
-        for e, region, hits in zip(entries, view.regions, view.hits):
+        for e, hits in zip(entries, view.hits):
             if not e.comp.boxes:
                 continue
             common = dict(table=table.name, family=table.family, chain=chain.name,
                           index=e.index, rule=e.rule)
-            if not region:
+            if not view.reached(e.index):
                 covering, conflict = self._covering(e, hits)
                 yield RuleResult(**common, shadowed=True, conflict=conflict, covering=covering)
                 continue
             correlated = self._correlated(e, hits)
             redundant: tuple[Rule, ...] | None = None
-            if e.kind == "term":
+            if e.kind == "term" and len(hits) <= _MAX_COVER_CANDIDATES:
                 if later_index is None:
                     later_index = BoxIndex()
                     for other in entries:
                         for b in other.comp.boxes:
                             later_index.add(b, Piece(b, other))
-                redundant = self._redundant(e, region, entries, later_index, chain, view)
+                redundant = self._redundant(e, view.region(e.index), later_index, chain, view)
             if redundant is not None or correlated:
                 yield RuleResult(**common, redundant=redundant is not None,
                                  covering=redundant or (), correlated=correlated)
@@ -320,8 +420,8 @@ class Evaluation:
                 out.append(other.rule)
         return tuple(out)
 
-    def _redundant(self, e: Entry, region: list[Box], entries: list[Entry], later: BoxIndex,
-                   chain: Chain, view: ChainView) -> Optional[tuple[Rule, ...]]:
+    def _redundant(self, e: Entry, region: list[Box], later: BoxIndex, chain: Chain,
+                   view: ChainView) -> Optional[tuple[Rule, ...]]:
         """Later rules (or the policy) giving the same verdict to every packet of ``e``."""
         rest = list(region)
         found: dict[int, Piece] = {}
@@ -336,7 +436,7 @@ class Evaluation:
             other = piece.entry
             if not any(box_and(b, piece.box) is not None for b in rest):
                 continue
-            if other.kind == "none" or not view.regions[other.index]:
+            if other.kind == "none" or not view.reached(other.index):
                 continue  # passes the packet on, or is never reached (shadowed-rule says so)
             if other.kind == "term" and other.effect() == e.effect() and other.comp.pure:
                 rest = space_sub_box(rest, piece.box)
@@ -375,40 +475,46 @@ class Evaluation:
         memo = (key, mode)
         if memo not in self._decisions:
             out: list[Decision] = []
-            self._flatten(key, mode, None, (), out, set())
+            self._flatten(key, mode, None, (), (), out, set())
             self._decisions[memo] = out
             index = BoxIndex()
             for order, decision in enumerate(out):
-                for b in decision.space:
+                for b in decision.positive:
                     index.add(b, (order, b, decision))
             self._decision_index[memo] = index
         return self._decisions[memo]
 
-    def _flatten(self, key, mode, entry_space: Optional[list[Box]], path: tuple[Rule, ...],
-                 out: list[Decision], stack: set) -> None:
+    def decision_index(self, key: tuple[int, str], mode: str = "P") -> BoxIndex:
+        """The decisions of a base chain by (order, positive box, decision)."""
+        self.decisions(key, mode)
+        return self._decision_index[(key, mode)]
+
+    def _flatten(self, key, mode, positive: Optional[list[Box]], minus: Minus,
+                 path: tuple[Rule, ...], out: list[Decision], stack: set) -> None:
         if key in stack:
             return
         stack.add(key)
         view = self.view(key, mode)
-        for e, region in zip(self.entries(key), view.regions):
-            if not region:
+        for e, own, hits in zip(self.entries(key), view.own, view.hits):
+            if not own or e.kind not in ("term", "jump", "goto"):
                 continue
-            site = region if entry_space is None else space_and(entry_space, region)
+            site = list(own) if positive is None else space_and(positive, own)
             if not site:
                 continue
+            site_minus = minus + ((view, e.index),) if hits else minus
             if e.kind == "term":
-                unknown = tuple(u for p in path for u in ()) + e.comp.unknown
-                out.append(Decision(tuple(site), path + (e.rule,), e, unknown))
-            elif e.kind in ("jump", "goto"):
-                self._flatten(e.target, mode, site, path + (e.rule,), out, stack)
+                out.append(Decision(tuple(site), site_minus, path + (e.rule,), e,
+                                    e.comp.unknown))
+            else:
+                self._flatten(e.target, mode, site, site_minus, path + (e.rule,), out, stack)
         stack.discard(key)
 
     def _decide(self, key, mode: str, point: tuple[int, ...]) -> Optional[Decision]:
-        self.decisions(key, mode)
         best = None
         point_box = tuple(((v, v),) for v in point)
-        for order, b, decision in self._decision_index[(key, mode)].query(point_box):
-            if (best is None or order < best[0]) and box_contains(b, point):
+        for order, b, decision in self.decision_index(key, mode).query(point_box):
+            if (best is None or order < best[0]) and box_contains(b, point) \
+                    and decision.contains(point):
                 best = (order, decision)
         return best[1] if best else None
 
@@ -472,7 +578,7 @@ class Evaluation:
             return possible, True
         definite = self._decide(hook.key, "D", point)
         same = (possible is None and definite is None) or (
-            possible is not None and definite is not None and possible.path == definite.path)
+            possible is not None and definite is not None and possible.key == definite.key)
         return possible, same
 
     @staticmethod

@@ -12,6 +12,8 @@ from .space import (CT, DADDR, DPORT, ICMP, IIF, LOCAL, MARK, OIF, PROTOCOL, SAD
                     TCPFLAGS, Box, box_and, ct_value, iv_sub, iv_subset, normalize, space_and,
                     space_sub_box)
 
+from .evaluate import subtract
+
 if TYPE_CHECKING:
     from .evaluate import Decision, Evaluation
 
@@ -58,10 +60,10 @@ def compute_exposure(ev: "Evaluation") -> tuple[Exposure, ...]:
 def _dnat_decisions(ev: "Evaluation", family: str) -> list[tuple["Decision", bool]]:
     out = []
     for hook in ev.hooks(family, "prerouting", ("nat",)):
-        definite = {d.path: d for d in ev.decisions(hook.key, "D")}
+        definite = {d.key: d for d in ev.decisions(hook.key, "D")}
         for d in ev.decisions(hook.key, "P"):
             if d.entry.rule.verdict.kind in ("dnat", "redirect"):
-                other = definite.get(d.path)
+                other = definite.get(d.key)
                 out.append((d, other is not None and other.space == d.space))
         break  # the first nat chain that translates wins; later ones are not consulted
     return out
@@ -136,9 +138,9 @@ def _accept_parts(ev: "Evaluation", family: str, hook_name: str, space: list[Box
         last = position == len(hooks) - 1
         hidden = () if translated else (DADDR,)
         decisions = ev.decisions(hook.key, "P")
-        index = ev._decision_index[(hook.key, "P")]
+        index = ev.decision_index(hook.key, "P")
         pure = ev.pure(hook.key)
-        definite = {} if pure else {d.path: d for d in ev.decisions(hook.key, "D")}
+        definite = {} if pure else {d.key: d for d in ev.decisions(hook.key, "D")}
         policy_accept = (hook.chain.policy or "accept") == "accept"
         new_parts: list[Part] = []
         for box, rules, certain, reasons in parts:
@@ -148,19 +150,20 @@ def _accept_parts(ev: "Evaluation", family: str, hook_name: str, space: list[Box
             for order, b, d in found:
                 if not rest and not pure:
                     break
+                keep = (lambda x, y: _keeps_projection(x, y, hidden)) if last else None
                 if pure:  # decisions of a chain without unknown matches are disjoint
-                    pieces = [box_and(box, b)]
+                    pieces = subtract([box_and(box, b)], d.minus, keep)
                 else:
-                    pieces = space_and(rest, [b])
-                    if not pieces:
-                        continue
+                    pieces = subtract(space_and(rest, [b]), d.minus, keep)
+                if not pieces:
+                    continue
                 if policy_accept and not (last and _keeps_projection(box, b, hidden)):
                     rest = space_sub_box(rest, b)
                 elif not pure:
                     rest = space_sub_box(rest, b)
                 if d.entry.rule.verdict.kind != "accept":
                     continue
-                sure = pure or _within(pieces, definite.get(d.path))
+                sure = pure or _within(pieces, definite.get(d.key))
                 extra = () if sure else _chain_unknowns(ev, hook.key)
                 for p in pieces:
                     new_parts.append((p, rules + (d.entry.rule,), certain and sure,
