@@ -380,6 +380,14 @@ def _nat_rule(rng: random.Random, family: str) -> GenRule:
     conds = _conds(rng, family, True)
     port = str(rng.choice(_PORT_POOL) if rng.random() < 0.8 else rng.randint(1, 65535))
     if rng.random() < 0.6:
+        # REDIRECT goes to the input interface's primary address, which a ruleset does not
+        # name: a packet already on that address and port would see no NAT at all (no DNAT
+        # status).  So the rule never matches its own target port.
+        dport = next(c for c in conds if c.field == "dport")
+        ranges = dport.values
+        while any(low <= int(port) <= high for low, high in ranges):
+            port = str(rng.randint(1, 65535))
+        conds = tuple(Cond("dport", ranges) if c is dport else c for c in conds)
         return GenRule(conds, "redirect", port)
     # A DNAT to another of the host's own addresses is local delivery, which a ruleset alone
     # cannot tell from forwarding: the rule only rewrites the port of packets for its target.
@@ -446,7 +454,8 @@ def probes_for(ruleset: GenRuleset, count: int, seed: int) -> list[Probe]:
         protocol = rng.choices(("tcp", "udp", "icmp"), (7, 2, 1))[0]
         index = rng.randrange(len(INTERFACES))
         iif = INTERFACES[index]
-        daddr = _rx_address(ruleset.family, index if rng.random() < 0.9 else 1 - index)
+        # always the input interface's own address: REDIRECT rewrites the destination to it
+        daddr = _rx_address(ruleset.family, index)
         saddr = _source(rng, ruleset.family, networks)
         if protocol == "icmp":
             dport = sport = 0
