@@ -155,6 +155,8 @@ class RuleReader:
     def __init__(self, toks: list[Tok], ctx: RuleContext, text: str) -> None:
         self.toks = toks
         self.words = [t.text if t.kind != "s" else "" for t in toks] + ["", ""]
+        #: the rule matched ``ether type arp`` (or another non-IP ethertype)
+        self.not_ip = False
         self.pos = 0
         self.ctx = ctx
         self.text = text
@@ -287,6 +289,9 @@ class RuleReader:
                 options.append((key, self.read_list_text()))
             self.set_verdict("queue", start, options=tuple(options))
         elif word == "reject":
+            if self.not_ip:
+                raise RuleProblem("reject is only possible for IPv4 and IPv6 packets",
+                                  self.toks[start].offset)
             self.set_verdict("reject", start, options=self.read_reject())
         else:
             self.set_verdict(word, start)
@@ -298,6 +303,9 @@ class RuleReader:
         kind = self.expect("icmp", "icmpv6", "icmpx", "tcp").text
         if kind == "tcp":
             self.expect("reset")
+            if self.l4_now() and self.l4_now() != {6}:
+                raise RuleProblem("reject with tcp reset needs a tcp match first",
+                                  self.toks[self.pos - 1].offset)
             return (("reject-with", "tcp-reset"),)
         if self.word() == "type":
             self.take()
@@ -306,9 +314,9 @@ class RuleReader:
                  "icmpx": dict.fromkeys(V.ICMPX_CODES, 0)}[kind]
         if code not in names:
             V.parse_int(code, 8)
-        family = self.ctx.family
+        family = self.family_now()
         if (kind == "icmp" and family == "ip6") or (kind == "icmpv6" and family == "ip"):
-            raise RuleProblem(f"reject with {kind} is not possible in a {family} table",
+            raise RuleProblem(f"reject with {kind} is not possible for {family} packets",
                               self.toks[self.pos - 1].offset)
         default = {"ip": ("icmp", "port-unreachable"), "ip6": ("icmpv6", "port-unreachable"),
                    "inet": ("icmpx", "port-unreachable"),
@@ -324,17 +332,18 @@ class RuleReader:
         if self.ctx.chain_type not in (None, "nat"):
             raise RuleProblem(f"{kind} is only possible in a chain of type nat",
                               self.toks[start].offset, found=kind)
-        family = self.ctx.family
+        family = self.family_now()
         if self.word() in ("ip", "ip6"):
-            family = self.take().text
-            if self.ctx.family not in ("inet", family):
-                raise RuleProblem(f"{kind} {family} in a {self.ctx.family} table",
+            named = self.take().text
+            if family not in (None, named) or self.ctx.family not in ("inet", named):
+                raise RuleProblem(f"{kind} {named} in a rule for {family or self.ctx.family}",
                                   self.toks[start].offset)
+            family = named
         addresses: tuple = ()
         ports: tuple = ()
         options: list = []
-        if self.word() in _NAT_FLAGS:
-            options.append(("flags", self.read_list_text()))
+        if self.word() == "prefix":
+            options.append(("flags", self.take().text))
         if self.word() == "to" or (kind in ("dnat", "snat") and self.peek() is not None
                                    and self.word() not in _NAT_FLAGS):
             if self.word() == "to":
@@ -346,13 +355,21 @@ class RuleReader:
             target_start = self.pos
             if self._simple_nat_target():
                 addresses, ports = self._nat_address(self.take().text, kind, family)
+                if addresses and family is None:
+                    raise RuleProblem(f"{kind} to an address in an inet table needs "
+                                      f"'{kind} ip to' or 'ip6 to'", self.toks[start].offset)
             else:
-                self.read_expression()
+                key = self.read_expression()
                 if self.word() == "map":
                     self.take()
-                    self.read_value()
-                options.append(("to", self.text[self.toks[target_start].offset:
-                                                self.end_of(self.pos)]))
+                    value = self.read_value()
+                    if value[0] == "set" and any(e.value and "." in e.value for e in value[1]) \
+                            and not any(f.header in L4_OF for f in key.fields):
+                        ports = ((0, 65535),)
+                options.append(("to", V.canonical_text(self._text(target_start))))
+            if ports and not self.l4_now():
+                raise RuleProblem(f"{kind} to a port needs a transport protocol match first "
+                                  "(e.g. tcp dport or meta l4proto tcp)", self.toks[start].offset)
         elif kind in ("dnat", "snat"):
             self.fail(f"expected 'to' after {kind}", ("to",))
         while self.word() in _NAT_FLAGS:
@@ -360,6 +377,23 @@ class RuleReader:
             options.append(("flags", flags))
         self.set_verdict(kind, start, to_addresses=addresses, to_ports=ports,
                          options=tuple(options))
+
+    def family_now(self) -> Optional[str]:
+        """The address family this rule is limited to so far (None: either)."""
+        if self.ctx.family in ("ip", "ip6"):
+            return self.ctx.family
+        for match in self.parts.matches:
+            if isinstance(match, FamilyMatch) and not match.negated:
+                return match.family
+        return None
+
+    def l4_now(self) -> frozenset:
+        """Layer-4 protocols this rule is limited to so far (empty: any)."""
+        found: Optional[frozenset] = None
+        for match in self.parts.matches:
+            if isinstance(match, ProtocolMatch) and not match.negated:
+                found = match.protocols if found is None else found & match.protocols
+        return found or frozenset()
 
     def _simple_nat_target(self) -> bool:
         tok = self.peek()
@@ -378,6 +412,8 @@ class RuleReader:
                 return (), ports
             if kind in ("masquerade", "redirect"):
                 raise V.ValueProblem(f"{kind} takes only ports")
+            if family is not None and (family == "ip6") != (":" in address):
+                raise V.ValueProblem(f"{address} is not an {family} address")
             interval = V.ipv6_interval(address) if family == "ip6" or ":" in address \
                 else V.ipv4_interval(address)
             return (interval,), ports
@@ -480,9 +516,7 @@ class RuleReader:
         start = self.pos
         word = self.take().text
         if word == "tproxy":
-            if self.ctx.hook not in (None, "prerouting"):
-                raise RuleProblem("tproxy is only possible in a prerouting chain",
-                                  self.toks[start].offset)
+            self.check_tproxy(start)
         while self.peek() is not None:
             tok = self.peek()
             if tok.kind == "w" and (tok.text in VERDICTS or tok.text in _SIMPLE_STATEMENTS
@@ -494,6 +528,30 @@ class RuleReader:
             else:
                 self.pos += 1
         self.add_statement("opaque", start)
+
+    def check_tproxy(self, start: int) -> None:
+        offset = self.toks[start].offset
+        if self.ctx.hook not in (None, "prerouting"):
+            raise RuleProblem("tproxy is only possible in a prerouting chain", offset)
+        if not self.l4_now() or not self.l4_now() <= {6, 17}:
+            raise RuleProblem("tproxy needs a tcp or udp match first", offset)
+        family = self.family_now()
+        if self.word() in ("ip", "ip6"):
+            named = self.word()
+            if family not in (None, named) or self.ctx.family not in ("inet", named):
+                raise RuleProblem(f"tproxy {named} in a rule for {family or self.ctx.family}",
+                                  offset)
+            family = named
+            self.take()
+        if self.word() != "to":
+            raise RuleProblem("tproxy needs 'to'", offset, ("to",))
+        target = self.word(1)
+        address, _port = _split_address_port(target, family or "ip")
+        if address and family is None:
+            raise RuleProblem("tproxy to an address in an inet table needs 'tproxy ip to' or "
+                              "'tproxy ip6 to'", offset)
+        if address and (family == "ip6") != (":" in address):
+            raise RuleProblem(f"{address} is not an {family} address", offset)
 
     def read_set_update(self) -> None:
         start = self.pos
@@ -1181,7 +1239,7 @@ def _split_address_port(text: str, family: str) -> tuple[str, str]:
     if text.count(":") == 1:
         address, _, port = text.partition(":")
         return address, port
-    if ":" not in text and "." not in text and family != "ip6" and text.replace("-", "").isdigit():
+    if text.replace("-", "").isdigit():
         return "", text
     return text, ""
 
