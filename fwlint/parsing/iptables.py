@@ -32,7 +32,7 @@ def _parser():
         from ..resources import grammar_path
         _parser_cache.append(Lark(grammar_path("iptables.lark").read_text(encoding="utf-8"),
                                   parser="lalr", lexer="contextual",
-                                  propagate_positions=True, maybe_placeholders=False))
+                                  maybe_placeholders=False))
     return _parser_cache[0]
 
 
@@ -43,7 +43,6 @@ def _parser():
 # knows double quotes (a single quote is an ordinary character there).
 _SHELL_WORD_RE = re.compile(r"""(?:"(?:[^"\\]|\\.)*"|'[^']*'|\\.|[^\s"'\\])+|(?P<bad>["'])""")
 _SHELL_UNQUOTE_RE = re.compile(r""""((?:[^"\\]|\\.)*)"|'([^']*)'|\\(.)""")
-_RESTORE_WORD_RE = re.compile(r"""(?:"(?:[^"\\]|\\.)*"|[^\s"])+|(?P<bad>")""")
 _RESTORE_UNQUOTE_RE = re.compile(r'"((?:[^"\\]|\\.)*)"')
 _ESCAPE_RE = re.compile(r"\\(.)")
 
@@ -54,7 +53,6 @@ class Word:
     raw: str  # as written
     line: int
     column: int  # 1-based
-    end_line: int
     end_column: int  # inclusive
 
 
@@ -75,19 +73,38 @@ class WordError(Exception):
 def split_words(text: str, line: int, column: int, shell: bool = False) -> list[Word]:
     """Split one line into words, as a shell (``shell``) or iptables-restore reads them;
     ``column`` is the 1-based column of ``text[0]``."""
-    if '"' not in text and (not shell or ("'" not in text and "\\" not in text)):
-        words = []
-        for m in re.finditer(r"\S+", text):
-            start = column + m.start()
-            words.append(Word(m.group(), m.group(), line, start, line, column + m.end() - 1))
-        return words
+    if shell and ("'" in text or "\\" in text):
+        return _split_shell(text, line, column)
     words = []
-    for m in (_SHELL_WORD_RE if shell else _RESTORE_WORD_RE).finditer(text):
+    pos = 0
+    find = text.find
+    pieces = iter(text.split())
+    for piece in pieces:
+        start = find(piece, pos)
+        end = start + len(piece)
+        if '"' in piece:
+            # a quoted part may hold spaces: extend the word until its quotes balance
+            while (piece.count('"') - piece.count('\\"')) % 2:
+                nxt = next(pieces, None)
+                if nxt is None:
+                    raise WordError(column + find('"', start), 'unterminated quote "')
+                end = find(nxt, end) + len(nxt)
+                piece = text[start:end]
+            words.append(Word(_unquote(piece, False), piece, line, column + start,
+                              column + end - 1))
+        else:
+            words.append(Word(piece, piece, line, column + start, column + end - 1))
+        pos = end
+    return words
+
+
+def _split_shell(text: str, line: int, column: int) -> list[Word]:
+    words = []
+    for m in _SHELL_WORD_RE.finditer(text):
         if m.group("bad"):
             raise WordError(column + m.start(), f"unterminated quote {m.group('bad')}")
         raw = m.group()
-        words.append(Word(_unquote(raw, shell), raw, line, column + m.start(), line,
-                          column + m.end() - 1))
+        words.append(Word(_unquote(raw), raw, line, column + m.start(), column + m.end() - 1))
     return words
 
 
@@ -145,7 +162,7 @@ _COUNTERS_RE = re.compile(r"^\[(\d+):(\d+)\]$")
 
 
 def _span(path: str, first: Word, last: Word) -> Span:
-    return Span(path, first.line, first.column, last.end_line, last.end_column)
+    return Span(path, first.line, first.column, last.line, last.end_column)
 
 
 class _Builder:
@@ -171,7 +188,7 @@ class _Builder:
         if word is None:
             return
         if exc.word is None:  # missing something at the end of the line
-            span = Span(self.path, word.end_line, word.end_column + 1, word.end_line,
+            span = Span(self.path, word.line, word.end_column + 1, word.line,
                         word.end_column + 1)
             found = "end of line"
         else:
@@ -974,13 +991,13 @@ def parse_iptables_save(text: str, path: str = "<stdin>", ipv6: bool = False) ->
     builder = _Builder(path, "iptables-save")
     builder.lines = text.split("\n")
     family = 6 if ipv6 else 4
-    fam = "ip6" if ipv6 else "ip"
-    missing_commit: list[Token] = []
+    reader = _SaveReader(builder, "ip6" if ipv6 else "ip", family)
+    missing_commit: list[bool] = []
 
     def on_error(exc) -> bool:
         if getattr(exc, "token", None) is not None and exc.token.type == "$END" and \
                 "COMMIT" in exc.expected:
-            missing_commit.append(exc.token)
+            missing_commit.append(True)
             exc.interactive_parser.feed_token(Token("COMMIT", "COMMIT"))
             return True
         return False
@@ -989,31 +1006,17 @@ def parse_iptables_save(text: str, path: str = "<stdin>", ipv6: bool = False) ->
         tree = _parser().parse(text, on_error=on_error)
     except UnexpectedInput as exc:  # the grammar is total: only a broken invariant
         line = getattr(exc, "line", 1) or 1
-        builder.error(Span(path, line, getattr(exc, "column", 1) or 1, line, 1),
+        builder.error(Span(path, line, 1, line, 1),
                       "cannot read the file structure: " + str(exc).splitlines()[0])
         return builder.finish("iptables-save")
-    implicit: Optional[_TableState] = None
     for child in tree.children:
         if isinstance(child, Token):
-            if child.type == "COMMAND":
-                if implicit is None:
-                    implicit = builder.table(fam, "filter", _token_span(path, child), False)
-                _line(builder, implicit, child, family)
-            else:
-                _stray(builder, child)
+            reader.token(child)
             continue
-        table_token = child.children[0]
-        name = table_token.value[1:].strip()
-        span = _token_span(path, table_token)
-        if not name or not re.match(r"^[a-z]+$", name):
-            builder.error(span, f"invalid table name {name!r}",
-                          ("filter", "nat", "mangle", "raw", "security"), table_token.value)
-        elif name not in IPTABLES_BUILTIN_CHAINS:
-            builder.error(span, f"unknown table {name!r}",
-                          ("filter", "nat", "mangle", "raw", "security"), name)
-        table = builder.table(fam, name or "filter", span, True)
+        reader.start_table(child.children[0])
         for token in child.children[1:-1]:
-            _line(builder, table, token, family)
+            reader.token(token)
+        reader.table = None
     if missing_commit:
         last = len(builder.lines)
         while last > 1 and not builder.lines[last - 1].strip():
@@ -1024,45 +1027,80 @@ def parse_iptables_save(text: str, path: str = "<stdin>", ipv6: bool = False) ->
     return builder.finish("iptables-save")
 
 
-def _token_span(path: str, token) -> Span:
-    value = token.value.rstrip("\r \t")
-    return Span(path, token.line, token.column, token.line, token.column + max(len(value), 1) - 1)
+_TABLE_NAMES = ("filter", "nat", "mangle", "raw", "security")
 
 
-def _line(builder: _Builder, table: _TableState, token, family: int) -> None:
-    kind = token.type
-    if kind == "OTHER":
-        _stray(builder, token, inside=table)
-        return
-    try:
-        words = split_words(token.value.rstrip("\r"), token.line, token.column)
-    except WordError as exc:
-        builder.error(Span(builder.path, token.line, exc.column, token.line, exc.column),
-                      str(exc), ('"',), "end of line")
-        return
-    if kind == "CHAIN":
-        builder.declare(table, words)
-    else:
-        builder.command(table, words, family)
+class _SaveReader:
+    """Feeds the lines of the grammar's tokens to the builder, tracking the current table."""
 
+    def __init__(self, builder: _Builder, fam: str, family: int):
+        self.b = builder
+        self.fam = fam
+        self.family = family
+        self.table: Optional[_TableState] = None
+        self.implicit: Optional[_TableState] = None
 
-def _stray(builder: _Builder, token, inside: Optional[_TableState] = None) -> None:
-    value = token.value.strip()
-    span = _token_span(builder.path, token)
-    if value == "COMMIT":
-        builder.error(span, "COMMIT without a table: add a *table line before the rules",
-                      ("*filter", "*nat"), "COMMIT")
-    elif value.startswith("*") and inside is not None:
-        builder.error(span, f"table {inside.name!r} not committed before {value}",
-                      ("COMMIT",), value)
-    elif value.startswith(":"):
-        builder.error(span, "chain declaration outside a table", ("*filter",), value)
-    else:
-        first = value.split()[0]
-        builder.error(Span(builder.path, token.line, token.column, token.line,
-                           token.column + len(first) - 1),
-                      f"unexpected line {_short(value)!r}",
-                      ("*table", ":CHAIN POLICY", "-A CHAIN …", "COMMIT"), first)
+    def start_table(self, token) -> None:
+        text = token.value.strip()
+        name = text[1:].strip()
+        span = Span(self.b.path, token.line, 1, token.line, max(len(token.value.rstrip()), 1))
+        if name not in IPTABLES_BUILTIN_CHAINS:
+            self.b.error(span, f"unknown table {name!r}", _TABLE_NAMES, text)
+        self.table = self.b.table(self.fam, name or "filter", span, True)
+
+    def token(self, token) -> None:
+        if token.type == "LINES":
+            number = token.line
+            for line in token.value.split("\n"):
+                self.line(line, number)
+                number += 1
+        else:
+            self.other(token.value.rstrip("\n\r"), token.line)
+
+    def line(self, line: str, number: int) -> None:
+        stripped = line.strip()
+        if not stripped or stripped[0] == "#":
+            return
+        try:
+            words = split_words(line.rstrip("\r"), number, 1)
+        except WordError as exc:
+            self.b.error(Span(self.b.path, number, exc.column, number, exc.column), str(exc),
+                         ('"',), "end of line")
+            return
+        if stripped[0] == ":":
+            if self.table is None:
+                self.b.error(_span(self.b.path, words[0], words[-1]),
+                             "chain declaration outside a table: add a *table line first",
+                             ("*filter",), words[0].raw)
+                return
+            self.b.declare(self.table, words)
+            return
+        table = self.table
+        if table is None:
+            if self.implicit is None:
+                self.implicit = self.b.table(self.fam, "filter",
+                                             _span(self.b.path, words[0], words[-1]), False)
+            table = self.implicit
+        self.b.command(table, words, self.family)
+
+    def other(self, value: str, number: int) -> None:
+        stripped = value.strip()
+        if not stripped:
+            return
+        column = len(value) - len(value.lstrip()) + 1
+        first = stripped.split()[0]
+        span = Span(self.b.path, number, column, number, column + len(first) - 1)
+        if stripped == "COMMIT":
+            self.b.error(span, "COMMIT without a table: add a *table line before the rules",
+                         ("*filter", "*nat"), "COMMIT")
+        elif stripped.startswith("*") and self.table is not None:
+            self.b.error(span, f"table {self.table.name!r} not committed before {stripped}",
+                         ("COMMIT",), stripped)
+            name = stripped[1:].strip()
+            self.table = self.b.table(self.fam, name, span, True)
+        else:
+            self.b.error(span, f"unexpected line {_short(stripped)!r}",
+                         ("*table", ":CHAIN POLICY", "-A CHAIN …", "COMMIT"), first)
 
 
 def _short(text: str) -> str:
@@ -1121,8 +1159,7 @@ def parse_iptables_script(text: str, path: str = "<stdin>") -> ParseResult:
                                   found=word.raw)
                     args = None
                     break
-                word = Word(substituted, word.raw, word.line, word.column, word.end_line,
-                            word.end_column)
+                word = Word(substituted, word.raw, word.line, word.column, word.end_column)
             args.append(word)
         if args is None:
             continue

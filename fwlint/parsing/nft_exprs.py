@@ -93,7 +93,7 @@ CT_KEYS: dict[str, str] = {
     "state": "ct_state", "direction": "ct_dir", "status": "ct_status", "mark": "mark",
     "expiration": "time", "helper": "string", "l3proto": "nf_proto", "protocol": "inet_proto",
     "bytes": "int64", "packets": "int64", "avgpkt": "int64", "zone": "int16",
-    "event": "any", "label": "any", "id": "int32", "saddr": "any", "daddr": "any",
+    "event": "ct_event", "label": "int7", "id": "int32", "saddr": "any", "daddr": "any",
     "proto-src": "inet_service", "proto-dst": "inet_service", "secmark": "int32",
     "count": "int32", "expectation": "string", "timeout": "string",
 }

@@ -582,7 +582,7 @@ class RuleReader:
         if word == "set":
             self.take()
             value_start = self.pos
-            self.read_set_value()
+            self.check_set_value(expr, self.read_set_value(), self.toks[value_start].offset)
             kind = "opaque"
             if expr.fields[0].name == "mark" and len(expr.fields) == 1:
                 kind = "ctmark" if expr.fields[0].header == "ct" else "mark"
@@ -841,24 +841,55 @@ class RuleReader:
             elems.append(self.read_element())
         return ("list", elems)
 
-    def read_set_value(self) -> None:
+    def read_set_value(self) -> tuple:
+        """What a ``set`` statement assigns: ("expr", expression, is_map) or
+        ("value", value, operands)."""
         tok = self.peek()
         if tok is None:
             self.fail("expected a value to set")
         if tok.kind == "w" and tok.text in _EXPR_HEADS:
-            self.read_expression()
+            expr = self.read_expression()
             if self.word() == "map":
                 self.take()
                 self.read_value()
-            return
-        self.read_value()
+                return ("expr", expr, True)
+            return ("expr", expr, False)
+        value = self.read_value()
+        operands = []
         while self.peek() is not None and self.peek().text in _MASK_OPS and \
                 self.peek(1) is not None:
             self.take()
             if self.word() in _EXPR_HEADS:
                 self.read_expression()
             else:
-                self.read_operand_text()
+                operands.append(self.read_operand_text())
+        return ("value", value, operands)
+
+    def check_set_value(self, target: _Expr, assigned: tuple, offset: int) -> None:
+        """Reject what nft refuses to assign: sets, values too wide, inner tunnel headers."""
+        fld = target.fields[0]
+        if " " in fld.header:
+            raise RuleProblem(f"{fld.header} {fld.name} cannot be set", offset)
+        if assigned[0] == "expr":
+            expr = assigned[1]
+            if not assigned[2] and expr.mask and len(expr.fields) == 1 \
+                    and expr.fields[0].kind == fld.kind:
+                for number in re.findall(r"0x[0-9a-fA-F]+|\b\d+\b", expr.mask):
+                    self.check(fld, number)
+            return
+        value = assigned[1]
+        if value[0] == "set":
+            raise RuleProblem(f"{target.text} can be set to one value, not a set", offset)
+        if value[0] == "list":
+            for elem in value[1]:
+                if len(elem.parts) == 1 and fld.kind not in ("ct_event", "any", "string") \
+                        and not elem.parts[0].startswith("("):
+                    self.check(fld, elem.parts[0])
+        if fld.kind == "ct_event":
+            for word in [e.parts[0] for e in value[1]] + assigned[2]:
+                names = [w for w in re.split(r"[|,\s]+", word.strip('"')) if w]
+                if not all(n in V.CT_EVENTS or V.HEX_OR_INT.match(n) for n in names):
+                    raise RuleProblem(f"unknown conntrack event {word!r}", offset, found=word)
 
     def read_set_elements(self) -> list:
         self.expect("{")
@@ -1092,9 +1123,13 @@ class RuleReader:
                 V.parse_int(part, 32)
             return
         if kind == "dscp":
-            if not text[:1].isalpha():
+            if text not in V.DSCP:
                 for part in re.split(r"[-/]", text):
                     V.parse_int(part, 6)
+            return
+        if kind == "ecn":
+            if text not in ("not-ect", "ect1", "ect0", "ce"):
+                V.parse_int(text, 2)
             return
         V.check_value(kind, text)
 

@@ -47,6 +47,8 @@ ICMPX_CODES = ("port-unreachable", "admin-prohibited", "no-route", "host-unreach
 CT_STATE_NAMES = frozenset({"new", "established", "related", "invalid", "untracked"})
 CT_STATUS_NAMES = frozenset({"expected", "seen-reply", "assured", "confirmed", "snat",
                              "dnat", "dying"})
+CT_EVENTS = frozenset({"new", "related", "destroy", "reply", "assured", "protoinfo", "helper",
+                       "mark", "seqadj", "secmark", "label"})
 TCP_FLAGS = ("fin", "syn", "rst", "psh", "ack", "urg", "ecn", "cwr")
 NFPROTO = {"ipv4": "ip", "ipv6": "ip6"}
 ETHER_TYPES = {"ip": 0x0800, "ip6": 0x86DD, "arp": 0x0806, "vlan": 0x8100, "8021q": 0x8100,
@@ -64,12 +66,12 @@ DSCP = {"cs0": 0, "cs1": 8, "cs2": 16, "cs3": 24, "cs4": 32, "cs5": 40, "cs6": 4
         "af32": 28, "af33": 30, "af41": 34, "af42": 36, "af43": 38, "ef": 46, "va": 44,
         "le": 1, "lephb": 1, "df": 0}
 
-_HEX_OR_INT = re.compile(r"^(0x[0-9a-fA-F]+|\d+)$")
+HEX_OR_INT = re.compile(r"^(0x[0-9a-fA-F]+|\d+)$")
 
 
 def parse_int(text: str, bits: int = 32) -> int:
     """A decimal or 0x number that fits in ``bits`` bits."""
-    if not _HEX_OR_INT.match(text):
+    if not HEX_OR_INT.match(text):
         raise ValueProblem(f"{text!r} is not a number")
     value = int(text, 0)
     if value >= 1 << bits:
