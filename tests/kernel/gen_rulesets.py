@@ -413,33 +413,23 @@ def _near(rng: random.Random, ports: Sequence[int]) -> int:
     return min(65535, max(1, port))
 
 
-def _source(rng: random.Random, family: str, networks: Sequence) -> str:
-    space = _SOURCE_NET[family]
-    avoid = {ipaddress.ip_address(_rx_address(family, i)) for i in range(len(INTERFACES))}
+def _source(rng: random.Random, space, networks: Sequence, avoid: set[int]) -> str:
+    """Inside a mentioned network, just outside one, or anywhere in the test range."""
+    make = ipaddress.IPv6Address if space.version == 6 else ipaddress.IPv4Address
+    low_space, high_space = int(space.network_address), int(space.broadcast_address)
     while True:
         roll = rng.random()
-        candidates = [n for n in networks if n.version == space.version]
-        if candidates and roll < 0.5:
-            network = rng.choice(candidates)
-            address = network.network_address + rng.randrange(network.num_addresses)
-        elif candidates and roll < 0.7:
-            network = rng.choice(candidates)
-            edge = rng.choice((int(network.network_address) - 1,
-                               int(network.broadcast_address) + 1))
-            address = ipaddress.ip_address(edge % (1 << space.max_prefixlen)) \
-                if space.version == 4 else ipaddress.IPv6Address(edge % (1 << 128))
+        if networks and roll < 0.5:
+            low, high = rng.choice(networks)
+            value = rng.randint(low, high)
+        elif networks and roll < 0.7:
+            low, high = rng.choice(networks)
+            value = rng.choice((low - 1, high + 1))
         else:
-            address = space.network_address + rng.randrange(space.num_addresses)
-        if address in space and address not in avoid and not _is_special(address):
-            return str(address)
-
-
-def _is_special(address) -> bool:
-    """Addresses the receiver treats as its own subnet broadcast or network address."""
-    if address.version == 4:
-        return int(address) & 0xFF in (0, 255) and \
-            ipaddress.ip_network("198.18.0.0/23").supernet_of(ipaddress.ip_network(address))
-    return False
+            value = rng.randint(low_space, high_space)
+        if low_space <= value <= high_space and value not in avoid \
+                and not (space.version == 4 and value & 0xFF in (0, 255)):
+            return str(make(value))
 
 
 def probes_for(ruleset: GenRuleset, count: int, seed: int) -> list[Probe]:
@@ -447,7 +437,11 @@ def probes_for(ruleset: GenRuleset, count: int, seed: int) -> list[Probe]:
     rng = random.Random(seed)
     dports = ruleset.mentioned_ports("dport") or [22]
     sports = ruleset.mentioned_ports("sport")
-    networks = ruleset.mentioned_networks()
+    space = _SOURCE_NET[ruleset.family]
+    networks = [(int(n.network_address), int(n.broadcast_address))
+                for n in ruleset.mentioned_networks() if n.version == space.version]
+    avoid = {int(ipaddress.ip_address(_rx_address(ruleset.family, i)))
+             for i in range(len(INTERFACES))}
     seen: set[tuple] = set()
     probes: list[Probe] = []
     while len(probes) < count:
@@ -456,7 +450,7 @@ def probes_for(ruleset: GenRuleset, count: int, seed: int) -> list[Probe]:
         iif = INTERFACES[index]
         # always the input interface's own address: REDIRECT rewrites the destination to it
         daddr = _rx_address(ruleset.family, index)
-        saddr = _source(rng, ruleset.family, networks)
+        saddr = _source(rng, space, networks, avoid)
         if protocol == "icmp":
             dport = sport = 0
         else:
