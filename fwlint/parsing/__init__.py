@@ -7,9 +7,12 @@ never raises for bad input (errors become ``ParseError`` values, reported as FW0
 from __future__ import annotations
 
 import re
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 from ..model import ParseResult
+
+if TYPE_CHECKING:
+    from ..limits import Limits
 
 FORMATS = ("iptables-save", "ip6tables-save", "iptables-script", "nft")
 
@@ -41,12 +44,12 @@ def _looks_ipv6(text: str) -> bool:
 
 
 def parse_text(text: str, path: str = "<stdin>", format: Optional[str] = None,
-               include_dirs: Sequence[str] = ()) -> ParseResult:
-    """Parse one file's text into the model."""
+               include_dirs: Sequence[str] = (), limits: Optional["Limits"] = None) -> ParseResult:
+    """Parse one file's text into the model (``limits`` bound what nft includes may read)."""
     fmt = format or detect_format(text, path)
     if fmt == "nft":
         from .nft import parse_nft
-        return parse_nft(text, path, include_dirs=include_dirs)
+        return parse_nft(text, path, include_dirs=include_dirs, limits=limits)
     if fmt == "iptables-script":
         from .iptables import parse_iptables_script
         return parse_iptables_script(text, path)

@@ -20,13 +20,13 @@ import os
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
+from ..limits import OUTSIDE_ROOT, Limits, include_root, inside, limit_error
 from ..model import (FAMILIES, Chain, FamilyMatch, IcmpTypeMatch, NamedSet, ParseError,
                      ParseResult, ProtocolMatch, Rule, Ruleset, SetElement, Span, Table,
                      match_sort_key)
 
 _PARSER = None
 
-MAX_INCLUDE_DEPTH = 16
 MAX_RECOVERIES = 8
 
 PRIORITIES = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50,
@@ -57,9 +57,10 @@ def _parser():
     return _PARSER
 
 
-def parse_nft(text: str, path: str, include_dirs: Sequence[str] = ()) -> ParseResult:
+def parse_nft(text: str, path: str, include_dirs: Sequence[str] = (),
+              limits: Optional[Limits] = None) -> ParseResult:
     """Parse an nft ruleset file (with its includes) into the model; never raises."""
-    source = _Source(path)
+    source = _Source(path, limits or Limits(), include_dirs)
     errors: list[ParseError] = []
     if "include" in text:
         text = source.expand(text, path, tuple(include_dirs), (os.path.abspath(path),), errors)
@@ -81,11 +82,14 @@ def parse_nft(text: str, path: str, include_dirs: Sequence[str] = ()) -> ParseRe
 class _Source:
     """Where each line of the spliced text came from."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, limits: Limits, include_dirs: Sequence[str]) -> None:
         self.path = path
         self.origins: Optional[list[tuple[str, int]]] = None
         self.lines: list[str] = []
         self.sources: list[str] = []
+        self.limits = limits
+        self.roots = (include_root(path), *include_dirs)
+        self.includes = 0
 
     def position(self, line: int) -> tuple[str, int]:
         if self.origins is None:
@@ -125,18 +129,44 @@ class _Source:
                                                    f"itself through {path}",
                                              found=found.group(1), source_line=line))
                     continue
-                if len(stack) >= MAX_INCLUDE_DEPTH:
-                    errors.append(ParseError(span, "includes nested too deeply",
-                                             source_line=line))
+                problem = self._limit_problem(included, len(stack))
+                if problem:
+                    if problem[0]:
+                        errors.append(limit_error(span, problem[0], problem[1], line))
                     continue
                 try:
                     with open(included, encoding="utf-8", errors="replace") as handle:
-                        content = handle.read()
+                        content = handle.read(self.limits.max_file_bytes + 1)
                 except OSError as exc:
                     errors.append(ParseError(span, f"cannot read include {included}: "
                                                    f"{exc.strerror}", source_line=line))
                     continue
                 self._splice(content, included, include_dirs, stack + (real,), errors, out)
+
+    def _limit_problem(self, included: str, depth: int) -> Optional[tuple[str, str]]:
+        """(limit, message) when reading ``included`` would go past a limit."""
+        limits = self.limits
+        self.includes += 1
+        if self.includes > limits.max_includes + 1:
+            return ("", "")  # said once, at the first include over the limit
+        if self.includes > limits.max_includes:
+            return ("max-includes", f"more than {limits.max_includes} included files: "
+                                    f"{included} and the includes after it not read")
+        if depth >= limits.max_include_depth:
+            return ("max-include-depth", f"includes nested more than "
+                                         f"{limits.max_include_depth} deep: {included} not read")
+        if not inside(included, self.roots):
+            return (OUTSIDE_ROOT, f"include {included} is outside {self.roots[0]}: not read "
+                                  f"(pass -I {os.path.dirname(os.path.abspath(included))} "
+                                  "to read it)")
+        try:
+            size = os.path.getsize(included)
+        except OSError:
+            return None  # reading it says why
+        if size > limits.max_file_bytes:
+            return ("max-file-bytes", f"include {included} is {size} bytes, more than the "
+                                      f"limit of {limits.max_file_bytes}: not read")
+        return None
 
     @staticmethod
     def _resolve(name: str, path: str, include_dirs: tuple, span: Span,

@@ -75,8 +75,8 @@ META_KEYS: dict[str, str] = {
     "obridgename": "ifname", "pkttype": "pkttype", "cpu": "int32", "iifgroup": "any",
     "oifgroup": "any", "cgroup": "int32", "random": "int32", "ipsec": "int1",
     "secpath": "int1", "nfproto": "nf_proto", "l4proto": "inet_proto",
-    "ibrpvid": "int16", "ibrvproto": "ether_type", "time": "any", "day": "any",
-    "hour": "any", "secmark": "int32", "sdif": "ifname", "sdifname": "ifname",
+    "ibrpvid": "int16", "ibrvproto": "ether_type", "time": "date", "day": "day",
+    "hour": "hour", "secmark": "int32", "sdif": "ifname", "sdifname": "ifname",
     "iifkind": "any", "oifkind": "any", "broute": "int1",
 }
 META_UNQUALIFIED = frozenset({
@@ -116,6 +116,16 @@ SCTP_CHUNK_FIELDS = frozenset({"type", "flags", "length", "tsn", "stream", "ssn"
                                "num-inbound-streams", "initial-tsn", "cum-tsn-ack",
                                "num-gap-ack-blocks", "num-dup-tsns", "lowest-tsn",
                                "seqno", "new-cum-tsn"})
+
+TCP_OPTION_FIELDS_OF = {
+    "eol": {"kind"}, "nop": {"kind"}, "maxseg": {"kind", "length", "size"},
+    "mss": {"kind", "length", "size"}, "window": {"kind", "length", "count"},
+    "sack-perm": {"kind", "length"}, "sack-permitted": {"kind", "length"},
+    "sack": {"kind", "length", "left", "right"}, "sack0": {"kind", "length", "left", "right"},
+    "sack1": {"kind", "length", "left", "right"}, "sack2": {"kind", "length", "left", "right"},
+    "sack3": {"kind", "length", "left", "right"},
+    "timestamp": {"kind", "length", "tsval", "tsecr"}, "mptcp": {"kind", "length", "subtype"},
+}
 
 RAW_BASES = frozenset({"@ll", "@nh", "@th", "@ih"})
 

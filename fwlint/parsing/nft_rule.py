@@ -22,7 +22,8 @@ from ..model import (AddressMatch, CtStateMatch, FamilyMatch, IcmpTypeMatch, Int
 from . import nft_values as V
 from .nft_exprs import (BRIDGE_META, CT_DIRECTIONAL, CT_KEYS, FAMILY_OF_HEADER, IP_OPTION_FIELDS,
                         IP_OPTIONS, L4_OF, META_KEYS, META_UNQUALIFIED, NAT_STATEMENTS, PAYLOAD,
-                        RAW_BASES, SCTP_CHUNK_FIELDS, SCTP_CHUNKS, TCP_OPTION_FIELDS, TCP_OPTIONS,
+                        RAW_BASES, SCTP_CHUNK_FIELDS, SCTP_CHUNKS, TCP_OPTION_FIELDS,
+                        TCP_OPTION_FIELDS_OF, TCP_OPTIONS,
                         TUNNELS, VERDICTS)
 
 _TOKEN = re.compile(r'[ \t\r\n\f]+|\\\n|#[^\n]*|(?P<s>"(?:[^"\\\n]|\\.)*")'
@@ -283,10 +284,15 @@ class RuleReader:
                     continue
                 if key == "to" and self.word() in _EXPR_HEADS:
                     value_start = self.pos
-                    self.read_set_value()
+                    assigned = self.read_set_value()
+                    self.check_queue_target(assigned, options, self.toks[value_start].offset)
                     options.append((key, V.canonical_text(self._text(value_start))))
                     continue
-                options.append((key, self.read_list_text()))
+                text = self.read_list_text()
+                if key in ("num", "to"):
+                    for part in re.split(r"[-,]", text):
+                        V.parse_int(part.strip(), 16)
+                options.append((key, text))
             self.set_verdict("queue", start, options=tuple(options))
         elif word == "reject":
             if self.not_ip:
@@ -295,6 +301,18 @@ class RuleReader:
             self.set_verdict("reject", start, options=self.read_reject())
         else:
             self.set_verdict(word, start)
+
+    def check_queue_target(self, assigned: tuple, options: list, offset: int) -> None:
+        if any("fanout" in "".join(option) for option in options):
+            raise RuleProblem("queue fanout cannot be used with 'queue to EXPRESSION'", offset)
+        if assigned[0] != "expr" or not (assigned[2] or assigned[1].fields[0].header in
+                                         ("numgen", "jhash", "symhash")):
+            raise RuleProblem("queue to needs a number, a hash, numgen or a map", offset)
+        text = assigned[1].text
+        modulus = re.search(r"\bmod (\d+)", text)
+        shift = re.search(r"\boffset (\d+)", text)
+        if modulus and int(modulus.group(1)) + (int(shift.group(1)) if shift else 0) > 65536:
+            raise RuleProblem("queue numbers go up to 65535", offset)
 
     def read_reject(self) -> tuple:
         if self.word() != "with":
@@ -458,6 +476,14 @@ class RuleReader:
                 if key == "level" and value == "warn":
                     continue
                 options.append((key, value))
+        keys = {key for key, *_ in options} | ({"level"} if any(
+            self.words[i] == "level" for i in range(start, self.pos)) else set())
+        level = dict((key, value) for key, value in options).get("level")
+        if "group" in keys and keys & {"level", "flags"}:
+            raise RuleProblem("log group cannot be combined with level or flags",
+                              self.toks[start].offset)
+        if level == "audit" and len(keys) > 1:
+            raise RuleProblem("log level audit takes no other options", self.toks[start].offset)
         self.add_statement("log", start, sorted(options))
 
     def read_limit(self) -> None:
@@ -474,7 +500,13 @@ class RuleReader:
             words.append(self.take().text)
         if not words:
             self.fail("expected a rate")
-        self.add_statement("limit", start, (("rate", " ".join(words)),))
+        joined = " ".join(words)
+        byte_rate = bool(re.search(r"bytes\s*/", joined))
+        burst = re.search(r"burst \d+ (\w+)", joined)
+        if burst and (burst.group(1) == "packets") == byte_rate:
+            raise RuleProblem("the burst unit must match the rate (packets or bytes)",
+                              self.toks[start].offset)
+        self.add_statement("limit", start, (("rate", joined),))
 
     def read_quota(self) -> None:
         start = self.pos
@@ -527,6 +559,27 @@ class RuleReader:
                 self.read_value()
             else:
                 self.pos += 1
+        self.add_statement("opaque", start)
+
+    def read_last(self) -> None:
+        """``last`` or ``last used never|TIME``."""
+        start = self.pos
+        self.take()
+        if self.word() == "used":
+            self.take()
+            when = self.take_value_word("never or a time")
+            if when != "never":
+                V.check_value("time", when)
+        self.add_statement("opaque", start)
+
+    def read_reset(self) -> None:
+        """``reset tcp option NAME``."""
+        start = self.pos
+        self.take()
+        self.expect("tcp")
+        if self.word() != "option":
+            self.fail("expected option", ("option",))
+        self.read_option(start, "tcp", TCP_OPTIONS, frozenset())
         self.add_statement("opaque", start)
 
     def check_tproxy(self, start: int) -> None:
@@ -704,10 +757,14 @@ class RuleReader:
         if word == "fib":
             return self.read_fib(start)
         if word in RAW_BASES:
+            numbers = []
             for _ in range(2):
                 self.expect(",")
-                V.parse_int(self.take_value_word("a number"), 32)
-            return _Field("raw", word, "any", self._text(start))
+                numbers.append(V.parse_int(self.take_value_word("a number"), 32))
+            if numbers[1] == 0:
+                raise RuleProblem("a raw payload expression needs a length of at least 1 bit",
+                                  tok.offset)
+            return _Field("raw", word, f"int{min(numbers[1], 128)}", self._text(start))
         if word == "exthdr":
             self.expect("hbh", "rt", "frag", "dst", "mh", "srh")
             return _Field("exthdr", "exists", "bool", self._text(start))
@@ -716,13 +773,14 @@ class RuleReader:
             if key == "cgroupv2":
                 self.expect("level")
                 V.parse_int(self.take_value_word("a level"), 8)
-            return _Field("socket", key, "any", self._text(start))
+            kind = "int1" if key in ("transparent", "wildcard") else "any"
+            return _Field("socket", key, kind, self._text(start))
         if word == "osf":
             if self.word() == "ttl":
                 self.take()
                 self.expect("loose", "skip")
             self.expect("name", "version")
-            return _Field("osf", "name", "any", self._text(start))
+            return _Field("osf", "name", "string", self._text(start))
         if word == "ipsec":
             self.expect("in", "out")
             if self.word() == "spnum":
@@ -765,17 +823,28 @@ class RuleReader:
     def read_option(self, start: int, header: str, names, field_names) -> _Field:
         self.take()
         name = self.word()
-        if name.startswith("@") or name.isdigit():
+        if name.startswith("@"):
             self.take()
+            numbers = [V.parse_int(name[1:], 8)]
             while self.word() == ",":
                 self.take()
-                self.take_value_word("a number")
-            return _Field(header, "option", "any", self._text(start))
+                numbers.append(V.parse_int(self.take_value_word("a number"), 32))
+            bits = numbers[-1] if len(numbers) == 3 and numbers[-1] else 32
+            return _Field(header, "option", f"int{min(bits, 128)}", self._text(start))
+        if name.isdigit():
+            self.take()
+            V.parse_int(name, 8)
+            return _Field(header, "option", "bool_or_any", self._text(start))
         if name not in names:
             self.fail(f"unknown {header} option", tuple(sorted(names)))
         self.take()
         if self.word() in field_names:
-            self.take()
+            field_name = self.take().text
+            allowed = TCP_OPTION_FIELDS_OF.get(name) if header == "tcp" else None
+            if allowed is not None and field_name not in allowed:
+                raise RuleProblem(f"tcp option {name} has no field {field_name}",
+                                  self.toks[self.pos - 1].offset, tuple(sorted(allowed)),
+                                  field_name)
             return _Field(header, "option", "any", self._text(start))
         return _Field(header, "option", "bool_or_any", self._text(start))
 
@@ -803,11 +872,19 @@ class RuleReader:
         return _Field("ct", key, CT_KEYS[key], self._text(start))
 
     def read_fib(self, start: int) -> _Field:
+        inputs = set()
         while True:
-            self.expect("saddr", "daddr", "mark", "iif", "oif")
+            inputs.add(self.expect("saddr", "daddr", "mark", "iif", "oif").text)
             if self.word() != ".":
                 break
             self.take()
+        offset = self.toks[start].offset
+        if len(inputs & {"saddr", "daddr"}) != 1:
+            raise RuleProblem("fib needs exactly one of saddr and daddr", offset)
+        if {"iif", "oif"} <= inputs:
+            raise RuleProblem("fib takes iif or oif, not both", offset)
+        if "oif" in inputs and self.ctx.hook in ("prerouting", "input", "ingress"):
+            raise RuleProblem(f"fib oif is not available in the {self.ctx.hook} hook", offset)
         self.expect("oif", "oifname", "type", "check")
         return _Field("fib", "fib", "any", self._text(start))
 
@@ -1095,15 +1172,23 @@ class RuleReader:
         if text in ("exists", "missing"):
             return
         if text.startswith('"'):
-            if kind in ("ifname", "string", "any", "bool_or_any", "ct_dir"):
-                return
             text = text[1:]
+            if kind in ("any", "bool_or_any"):
+                return
         if kind in ("icmp_type", "icmpv6_type", "icmp_code", "icmpv6_code"):
             names = {"icmp_type": V.ICMP_TYPES, "icmpv6_type": V.ICMPV6_TYPES,
                      "icmp_code": V.ICMP_CODES, "icmpv6_code": V.ICMPV6_CODES}[kind]
             for word in text.split("-") if text not in names else (text,):
                 if word not in names:
                     V.parse_int(word, 8)
+            return
+        if kind in V.SYMBOLS:
+            if text not in V.SYMBOLS[kind]:
+                V.parse_int(text, 8)
+            return
+        if kind in ("string", "ifname"):
+            if not text or len(text) > 16:
+                raise V.ValueProblem(f'"{text}" must be 1 to 16 characters')
             return
         if kind == "ct_state":
             if text not in V.CT_STATE_NAMES:
@@ -1292,6 +1377,6 @@ _SIMPLE_STATEMENTS: dict[str, Callable[[RuleReader], None]] = {
     "synproxy": RuleReader.read_opaque_statement,
     "tproxy": RuleReader.read_opaque_statement,
     "xt": RuleReader.read_opaque_statement,
-    "last": RuleReader.read_opaque_statement,
-    "reset": RuleReader.read_opaque_statement,
+    "last": RuleReader.read_last,
+    "reset": RuleReader.read_reset,
 }

@@ -49,6 +49,11 @@ CT_STATUS_NAMES = frozenset({"expected", "seen-reply", "assured", "confirmed", "
                              "dnat", "dying"})
 CT_EVENTS = frozenset({"new", "related", "destroy", "reply", "assured", "protoinfo", "helper",
                        "mark", "seqadj", "secmark", "label"})
+#: value type -> its symbolic names (numbers are accepted too)
+SYMBOLS = {
+    "ct_dir": frozenset({"original", "reply"}),
+    "pkttype": frozenset({"host", "unicast", "broadcast", "multicast", "other"}),
+}
 TCP_FLAGS = ("fin", "syn", "rst", "psh", "ack", "urg", "ecn", "cwr")
 NFPROTO = {"ipv4": "ip", "ipv6": "ip6"}
 ETHER_TYPES = {"ip": 0x0800, "ip6": 0x86DD, "arp": 0x0806, "vlan": 0x8100, "8021q": 0x8100,
@@ -172,6 +177,7 @@ def merge_ranges(ranges) -> tuple[tuple[int, int], ...]:
     return tuple((low, high) for low, high in merged)
 
 
+_DAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
 _MAC = re.compile(r"^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){5}$")
 _TIME = re.compile(r"^(\d+|(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?)$")
 _RATE = re.compile(r"^\d+/(second|minute|hour|day|week)$")
@@ -180,10 +186,12 @@ _RATE = re.compile(r"^\d+/(second|minute|hour|day|week)$")
 def check_value(kind: str, text: str) -> None:
     """Reject a constant that cannot be of ``kind`` (types fwlint does not model further)."""
     first, dash, last = text.partition("-")
-    if dash and first and last and kind not in ("ipv4_addr", "ipv6_addr", "ether_addr") \
+    if dash and first and last and kind not in ("ipv4_addr", "ipv6_addr", "ether_addr", "date") \
             and not (kind == "inet_proto" and text.lower() in PROTOCOL_NUMBERS):
         check_value(kind, first)
         check_value(kind, last)
+        if kind == "time" and seconds(first) > seconds(last):
+            raise ValueProblem(f"time range {text} is reversed")
         return
     if kind.startswith("int"):
         bits = int(kind[3:] or 32)
@@ -197,6 +205,17 @@ def check_value(kind: str, text: str) -> None:
     elif kind == "time":
         if not _TIME.match(text) or not text:
             raise ValueProblem(f"{text!r} is not a time")
+    elif kind == "day":
+        if text.lower() not in _DAYS and not (text.isdigit() and int(text) < 7):
+            raise ValueProblem(f"{text!r} is not a day of the week")
+    elif kind == "hour":
+        clock = re.match(r"^(\d\d?):(\d\d)(:(\d\d))?$", text)
+        if not clock or int(clock.group(1)) > 23 or int(clock.group(2)) > 59:
+            raise ValueProblem(f"{text!r} is not a time of day (HH:MM)")
+    elif kind == "date":
+        date = r"\d{4}-\d\d-\d\d( \d\d:\d\d(:\d\d)?)?"
+        if not re.match(f"^{date}(-{date})?$", text) and not text.isdigit():
+            raise ValueProblem(f"{text!r} is not a date")
     elif kind == "ipv4_addr":
         ipv4_interval(text)
     elif kind == "ipv6_addr":
@@ -228,3 +247,13 @@ def canonical_text(text: str) -> str:
     if "dscp" in text:
         text = _DSCP_WORD.sub(lambda m: str(DSCP[m.group()]), text)
     return text
+
+
+def seconds(text: str) -> float:
+    """``1d2h3m4s`` -> seconds (a bare number is seconds)."""
+    if text.isdigit():
+        return float(text)
+    total = 0.0
+    for number, unit in re.findall(r"(\d+)(ms|d|h|m|s)", text):
+        total += int(number) * {"d": 86400, "h": 3600, "m": 60, "s": 1, "ms": 0.001}[unit]
+    return total
