@@ -14,8 +14,8 @@ from .model import ParseError, Ruleset, Span
 from .parsing import detect_format, parse_text
 from .settings import Settings, specificity
 from .errors import UsageError
+from .limits import Limits, jump_depth_errors, oversized_file
 
-MAX_FILE_BYTES = 256 * 1024 * 1024
 #: line and column references in messages, left out of fingerprints
 _POSITION_RE = re.compile(r"(\blines? \d+(\s*(-|and|,)\s*\d+)*|:\d+(:\d+)?\b)")
 #: check targets that look at other findings, run by the engine after the rest
@@ -54,8 +54,10 @@ def lint_text(text: str, path: str = "<stdin>", settings: Optional[Settings] = N
     """Lint one file's text: parse, run the selected checks, apply inline suppressions."""
     settings = settings or Settings()
     fmt = settings.format or detect_format(text, path)
-    parsed = parse_text(text, path, fmt, include_dirs=settings.include_dirs)
-    ctx = CheckContext(ruleset=parsed.ruleset, errors=tuple(extra_errors) + parsed.errors)
+    limits = Limits.from_options(settings.options.get("FW010"))
+    parsed = parse_text(text, path, fmt, include_dirs=settings.include_dirs, limits=limits)
+    errors = tuple(extra_errors) + parsed.errors + tuple(jump_depth_errors(parsed.ruleset, limits))
+    ctx = CheckContext(ruleset=parsed.ruleset, errors=errors)
     ctx.policy = _load_policy(settings) if settings.policy else None
     checks = selected_checks(settings, path)
     findings = run_checks(ctx, checks, settings)
@@ -66,19 +68,39 @@ def lint_text(text: str, path: str = "<stdin>", settings: Optional[Settings] = N
 def lint_file(path: str, settings: Optional[Settings] = None) -> FileResult:
     """Lint one file on disk (``-`` reads standard input)."""
     import sys
+    limits = Limits.from_options((settings or Settings()).options.get("FW010"))
     if path == "-":
-        data = sys.stdin.buffer.read()
+        data = sys.stdin.buffer.read(limits.max_file_bytes + 1)
+        size = len(data)
         path = "<stdin>"
     else:
         try:
-            if os.path.getsize(path) > MAX_FILE_BYTES:
-                raise UsageError(f"{path}: file is larger than {MAX_FILE_BYTES} bytes")
-            with open(path, "rb") as handle:
-                data = handle.read()
+            data, size = _read_bounded(path, limits.max_file_bytes)
         except OSError as exc:
             raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    too_large = oversized_file(path, max(size, len(data)), limits)
+    if too_large is not None:
+        return lint_text("", path, settings, extra_errors=(too_large,))
     text, errors = decode(data, path)
     return lint_text(text, path, settings, extra_errors=errors)
+
+
+def _read_bounded(path: str, max_bytes: int) -> tuple[bytes, int]:
+    """At most ``max_bytes + 1`` bytes of a file, and its size when it is a regular file.
+
+    Opened non-blocking so a FIFO nobody writes to reads as empty instead of hanging.
+    """
+    import fcntl
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with open(fd, "rb") as handle:
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+        info = os.fstat(fd)
+        size = info.st_size if stat.S_ISREG(info.st_mode) else 0
+        if size > max_bytes:
+            return b"", size
+        return handle.read(max_bytes + 1), size
 
 
 def selected_checks(settings: Settings, path: str = "") -> list[CheckInfo]:
@@ -120,6 +142,9 @@ def _skipped(info: CheckInfo, ctx: CheckContext) -> bool:
     """Checks that cannot run on this file: policy checks without a policy, analysis on a
     file that did not parse at all."""
     if info.target == "policy" and ctx.policy is None:
+        return True
+    if info.target in ("analysis", "policy") and any(e.limit == "max-jump-depth"
+                                                     for e in ctx.errors):
         return True
     return info.target in ("analysis", "policy") and bool(ctx.errors) and not ctx.ruleset.tables
 

@@ -380,6 +380,8 @@ class ParseError:
     expected: tuple[str, ...] = ()
     found: str = ""
     source_line: str = ""
+    #: the resource limit this reports (FW010, see fwlint.limits); empty for syntax errors
+    limit: str = ""
 
 
 @dataclass(frozen=True, slots=True)

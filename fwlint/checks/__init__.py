@@ -17,6 +17,7 @@ _MODULES = (
     "fw002_unused_suppression",
     "fw003_expired_suppression",
     "fw004_stale_baseline_entry",
+    "fw010_resource_limit",
     "fw101_accept_policy",
     "fw102_any_source_admin_port",
     "fw103_dnat_bypasses_input",

@@ -53,6 +53,8 @@ OPTIONS: dict = {}
 
 def check(ctx) -> Iterator[Problem]:
     for error in ctx.errors:
+        if error.limit:
+            continue
         message = error.message
         if error.found and "found" not in message:
             message += f"; found {error.found!r}"
