@@ -325,7 +325,7 @@ class _Builder:
         if cmd == "-A":
             chain.rules.append(rule)
         elif cmd == "-I":
-            chain.rules.insert((position or 1) - 1, rule)
+            chain.rules.insert(min(position or 1, len(chain.rules) + 1) - 1, rule)
         elif cmd == "-R":
             if 1 <= position <= len(chain.rules):
                 chain.rules[position - 1] = rule
