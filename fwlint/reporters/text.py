@@ -22,6 +22,8 @@ def _line(finding) -> str:
 @lru_cache(maxsize=64)
 def _source_lines(path: str) -> tuple[str, ...]:
     try:
+        if not os.path.isfile(path) or os.path.getsize(path) > 64 * 1024 * 1024:
+            return ()  # a FIFO would block; a file FW010 refused is not read for a frame
         with open(path, encoding="utf-8", errors="replace") as handle:
             return tuple(handle.read().splitlines())
     except OSError:
