@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 from ..model import (IPTABLES_BUILTIN_CHAINS, PROTOCOL_NUMBERS, AddressMatch, Chain,
                      CtStateMatch, IcmpTypeMatch, InterfaceMatch, MarkMatch, OpaqueMatch,
@@ -47,8 +47,9 @@ _RESTORE_UNQUOTE_RE = re.compile(r'"((?:[^"\\]|\\.)*)"')
 _ESCAPE_RE = re.compile(r"\\(.)")
 
 
-@dataclass(slots=True)
-class Word:
+class Word(NamedTuple):
+    """One word of a command line (a tuple: rules have many words, and tuples are cheap)."""
+
     text: str  # unquoted
     raw: str  # as written
     line: int
@@ -161,8 +162,21 @@ _HOSTNAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9
 _COUNTERS_RE = re.compile(r"^\[(\d+):(\d+)\]$")
 
 
+_SPAN_SLOTS = tuple(Span.__dict__[name].__set__
+                    for name in ("path", "line", "column", "end_line", "end_column"))
+
+
 def _span(path: str, first: Word, last: Word) -> Span:
-    return Span(path, first.line, first.column, last.line, last.end_column)
+    """The Span from ``first`` to ``last``, built through the slots directly: a frozen
+    dataclass __init__ costs twice as much, and a large file has millions of spans."""
+    span = object.__new__(Span)
+    set_path, set_line, set_column, set_end_line, set_end_column = _SPAN_SLOTS
+    set_path(span, path)
+    set_line(span, first.line)
+    set_column(span, first.column)
+    set_end_line(span, last.line)
+    set_end_column(span, last.end_column)
+    return span
 
 
 class _Builder:
@@ -516,7 +530,6 @@ class _RuleParser:
             raise _Error(self.words[i], "-t must come before the command")
         args, last, nxt = self._args(1, inline, i, name)
         value = args[0]
-        span = _span(self.path, first, last)
         if core == "-p":
             if self.protocol is not None:
                 raise _Error(self.words[i], "multiple -p flags not allowed")
@@ -530,10 +543,12 @@ class _RuleParser:
                 self.protocol = (0, False)
                 return nxt
             self.protocol = (number, negated)
-            self.matches.append(ProtocolMatch(frozenset((number,)), negated, span))
+            self.matches.append(ProtocolMatch(frozenset((number,)), negated,
+                                              _span(self.path, first, last)))
         elif core in ("-s", "-d"):
             self.matches.append(self._address("saddr" if core == "-s" else "daddr", value,
-                                              negated, span, last, name))
+                                              negated, _span(self.path, first, last), last,
+                                              name))
         elif core in ("-i", "-o"):
             if len(value) > 15:
                 raise _Error(last, f"interface name {value!r} is longer than 15 characters")
@@ -542,7 +557,8 @@ class _RuleParser:
             wildcard = value.endswith("+")
             self.matches.append(InterfaceMatch("iif" if core == "-i" else "oif",
                                                (value[:-1] if wildcard else value,),
-                                               (wildcard,), negated, span))
+                                               (wildcard,), negated,
+                                               _span(self.path, first, last)))
         elif core == "-m":
             if negated:
                 raise _Error(first, "-m cannot be negated")

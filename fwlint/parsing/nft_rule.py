@@ -143,6 +143,9 @@ _STATEMENT_WORDS = frozenset({"counter", "log", "limit", "quota", "notrack", "co
                               "delete", "set", "masquerade", "redirect", "dnat", "snat", "meta",
                               "ct", "ip", "ip6", "tcp", "udp"})
 _NAT_FLAGS = frozenset({"persistent", "random", "fully-random", "netmap", "prefix"})
+_SET_TYPES = {"ipv4_addr": "ipv4_addr", "ipv6_addr": "ipv6_addr",
+              "inet_service": "inet_service", "inet_proto": "inet_proto",
+              "ether_addr": "ether_addr", "mark": "mark", "ifname": "ifname"}
 _GLUED_VERDICT = re.compile(r"^(.+):(accept|drop|continue|return)$")
 _RATE_WORD = re.compile(r"^(\d+|/|/\w+|(packets|bytes|kbytes|mbytes|gbytes)(/\w+)?|\d+/\w+)$")
 _EXPR_HEADS = frozenset(PAYLOAD) | META_UNQUALIFIED | RAW_BASES | frozenset(
@@ -158,6 +161,8 @@ class RuleReader:
         self.words = [t.text if t.kind != "s" else "" for t in toks] + ["", ""]
         #: the rule matched ``ether type arp`` (or another non-IP ethertype)
         self.not_ip = False
+        #: the rule matched ``ether type ip``/``ip6`` (a vlan header can no longer follow)
+        self.ether_type = ""
         self.pos = 0
         self.ctx = ctx
         self.text = text
@@ -338,7 +343,7 @@ class RuleReader:
                               self.toks[self.pos - 1].offset)
         default = {"ip": ("icmp", "port-unreachable"), "ip6": ("icmpv6", "port-unreachable"),
                    "inet": ("icmpx", "port-unreachable"),
-                   "bridge": ("icmpx", "port-unreachable")}.get(family)
+                   "bridge": ("icmpx", "port-unreachable")}.get(self.ctx.family)
         if default == (kind, code):
             return ()
         prefix = {"icmp": "icmp-", "icmpv6": "icmp6-", "icmpx": "icmpx-"}[kind]
@@ -650,6 +655,9 @@ class RuleReader:
         if self.peek() is not None and self.peek().text in _REL_OPS and (
                 self.peek().kind == "p" or self.peek(1) is not None):
             op = _REL_OPS[self.take().text]
+        if op == "!" and expr.mask:
+            raise RuleProblem("'!' cannot follow a bitmask; write '& … == 0'",
+                              self.toks[self.pos - 1].offset)
         value_start = self.pos
         if self.peek() is None or (self.peek().kind == "w" and self.word() in VERDICTS
                                    and self.word() not in ("reject", "queue")):
@@ -665,6 +673,10 @@ class RuleReader:
         while self.word() == "." and self.peek().kind == "w":
             self.take()
             fields.append(self.read_primary())
+        if any(f.kind == "ct_addr" for f in fields) and (len(fields) > 1 or
+                                                         self.word() == "map"):
+            raise RuleProblem("a conntrack address in a concatenation or map needs ip or ip6 "
+                              "(ct original ip saddr)", self.toks[start].offset)
         mask = None
         while self.peek() is not None and self.peek().text in _MASK_OPS and not (
                 self.peek().kind == "w" and self.peek(1) is None):
@@ -715,6 +727,14 @@ class RuleReader:
             if word == "rt" and self.word() in ("classid", "nexthop", "mtu", "ipsec", "ip",
                                                 "ip6"):
                 return self.read_route(start)
+            if word == "vlan" and self.ether_type in ("ip", "ip6"):
+                raise RuleProblem("a vlan header cannot follow ether type ip/ip6", tok.offset)
+            if word in ("vxlan", "geneve") and not any(
+                    isinstance(m, PortMatch) and m.field == "dport" for m in self.parts.matches):
+                raise RuleProblem(f"{word} needs a udp dport match first", tok.offset)
+            if word == "gre" and self.word() in ("ether", "vlan", "arp"):
+                raise RuleProblem(f"gre carries no {self.word()} header (use gretap)",
+                                  tok.offset)
             if word in TUNNELS and self.word() in PAYLOAD and self.word() not in PAYLOAD[word]:
                 inner_field = self.read_primary(inner=True)
                 return _Field(word + " " + inner_field.header, inner_field.name, "any",
@@ -809,16 +829,23 @@ class RuleReader:
         return _Field("meta", key, META_KEYS[key], self._text(start))
 
     def read_route(self, start: int) -> _Field:
+        family = self.family_now()
         if self.word() in ("ip", "ip6"):
-            self.take()
+            named = self.take().text
+            if family not in (None, named):
+                raise RuleProblem(f"rt {named} nexthop in a rule for {family}",
+                                  self.toks[start].offset)
             self.expect("nexthop")
-        else:
-            key = self.take().text
-            if key == "nexthop" and self.ctx.family == "inet" and not any(
-                    isinstance(m, FamilyMatch) for m in self.parts.matches):
+            return _Field("rt", "nexthop", "ipv4_addr" if named == "ip" else "ipv6_addr",
+                          self._text(start))
+        key = self.take().text
+        if key == "nexthop":
+            if family is None:
                 raise RuleProblem("rt nexthop needs ip or ip6 in an inet table",
                                   self.toks[start].offset)
-        return _Field("rt", "route", "any", self._text(start))
+            return _Field("rt", "nexthop", "ipv4_addr" if family == "ip" else "ipv6_addr",
+                          self._text(start))
+        return _Field("rt", key, "any", self._text(start))
 
     def read_option(self, start: int, header: str, names, field_names) -> _Field:
         self.take()
@@ -858,6 +885,9 @@ class RuleReader:
             name = self.expect("saddr", "daddr").text
             if direction is None:
                 self.fail("ct ip saddr needs original or reply")
+            if self.family_now() not in (None, key):
+                raise RuleProblem(f"ct {direction} {key} {name} in a rule for "
+                                  f"{self.family_now()}", self.toks[start].offset)
             kind = "ipv4_addr" if key == "ip" else "ipv6_addr"
             return _Field("ct", name, kind, self._text(start))
         if key not in CT_KEYS:
@@ -867,8 +897,14 @@ class RuleReader:
             self.take()
         if direction is not None and key not in CT_DIRECTIONAL:
             raise RuleProblem(f"ct {key} has no direction", self.toks[start].offset)
-        if key in ("saddr", "daddr") and direction is None:
-            raise RuleProblem(f"ct {key} needs original or reply", self.toks[start].offset)
+        if key in ("saddr", "daddr"):
+            if direction is None:
+                raise RuleProblem(f"ct {key} needs original or reply", self.toks[start].offset)
+            family = self.family_now()
+            if family is None:
+                raise RuleProblem(f"ct {direction} {key} needs ip or ip6 here "
+                                  f"(ct {direction} ip {key})", self.toks[start].offset)
+            return _Field("ct", key, "ct_addr", self._text(start))
         return _Field("ct", key, CT_KEYS[key], self._text(start))
 
     def read_fib(self, start: int) -> _Field:
@@ -1083,6 +1119,7 @@ class RuleReader:
                               span=self.span(expr.start, self.end_of(self.pos)))
             branches.append((matches, verdict))
         branches.sort(key=_branch_key)
+        _check_disjoint(branches, expr.start)
         if catch_all is not None:
             branches.append(catch_all)
         self._multiply(branches)
@@ -1116,6 +1153,13 @@ class RuleReader:
             if name not in self.ctx.sets:
                 raise RuleProblem(f"no set named {name!r} in this table", start,
                                   found="@" + name)
+            key_type = self.ctx.sets[name].key_type
+            kinds = tuple(f.kind for f in expr.fields)
+            if len(key_type) == len(kinds) and all(
+                    k in _SET_TYPES and t in _SET_TYPES.values() and _SET_TYPES[k] != t
+                    for k, t in zip(kinds, key_type)):
+                raise RuleProblem(f"set {name} holds {' . '.join(key_type)}, not "
+                                  f"{expr.text}", start, found="@" + name)
             return implied + [SetMatch(name, tuple(f.name for f in expr.fields), negated, span)]
         elems = value[1]
         try:
@@ -1253,13 +1297,18 @@ class RuleReader:
             if len(words) == 1:
                 return [FamilyMatch(V.NFPROTO[words[0]], negated, span)]
             return None
-        if key == ("meta", "protocol") and len(words) == 1 and words[0] in ("ip", "ip6") \
-                and self.ctx.family in ("inet", "bridge", "netdev"):
-            return [FamilyMatch(words[0], negated, span)]
+        if key in (("meta", "protocol"), ("ether", "type")) and len(words) == 1 \
+                and not negated:
+            self.not_ip = words[0] == "arp"
+            self.ether_type = words[0] if key == ("ether", "type") else ""
+            if words[0] in ("ip", "ip6") and self.ctx.family in ("inet", "bridge", "netdev"):
+                return [FamilyMatch(words[0], negated, span)]
         if fld.header == "meta" and fld.name in ("iif", "iifname", "oif", "oifname"):
             names, wildcard = [], []
             for w in words:
                 name = w.lstrip('"')
+                if not name or len(name) > 16:
+                    raise V.ValueProblem(f'interface name "{name}" must be 1 to 16 characters')
                 wild = name.endswith("*") and not name.endswith("\\*")
                 names.append(name[:-1] if wild else name.replace("\\*", "*"))
                 wildcard.append(wild)
@@ -1330,6 +1379,20 @@ class RuleReader:
                 return None
             return [MarkMatch(value, mask, op == "!=", fld.header == "ct", span)]
         return None
+
+
+def _check_disjoint(branches: list, offset: int) -> None:
+    """Keys of a verdict map must not overlap (nft refuses it)."""
+    spans = []
+    for matches, _verdict in branches:
+        keyed = [m for m in matches if isinstance(m, (AddressMatch, PortMatch))]
+        if len(keyed) != 1:
+            return
+        spans.extend(getattr(keyed[0], "intervals", None) or keyed[0].ranges)
+    spans.sort()
+    for (_low, high), (next_low, _next_high) in zip(spans, spans[1:]):
+        if next_low <= high:
+            raise RuleProblem("the keys of this map overlap", offset)
 
 
 def _branch_key(branch) -> list:
