@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     errors = collections.Counter()
     shown = 0
     started = time.monotonic()
-    with Oracle() as oracle:
+    with Oracle(router=True) as oracle:
         for seed in range(args.first_seed, args.first_seed + args.rulesets):
             ruleset = generate(seed)
             probes = probes_for(ruleset, args.packets, seed)

@@ -19,15 +19,18 @@ _ECHO_REQUEST = {"ip": 8, "ip6": 128}
 
 @dataclass(frozen=True)
 class Answer:
-    """What happened to a probe: delivered or not, and on which port after NAT."""
+    """What happened to a probe: delivered or not, through which hook (input: this host,
+    forward: the inner host), and on which port after NAT."""
 
     arrived: bool
     dport: Optional[int] = None
+    hook: Optional[str] = None
 
     def __str__(self) -> str:
         if not self.arrived:
             return "not delivered"
-        return "delivered" + (f" on port {self.dport}" if self.dport is not None else "")
+        port = f" on port {self.dport}" if self.dport is not None else ""
+        return f"delivered through {self.hook}{port}"
 
 
 @dataclass(frozen=True)
@@ -61,8 +64,11 @@ def to_packet(probe: Probe):
 
 
 def kernel_answer(probe: Probe, arrival: Arrival) -> Answer:
+    if not arrival.arrived:
+        return Answer(False)
     ports = probe.protocol in ("tcp", "udp")
-    return Answer(arrival.arrived, arrival.dport if arrival.arrived and ports else None)
+    return Answer(True, arrival.dport if ports else None,
+                  "forward" if arrival.host == "inner" else "input")
 
 
 def fwlint_answers(analysis, probes: Sequence[Probe]) -> list[tuple[Answer, str]]:
@@ -77,7 +83,9 @@ def fwlint_answers(analysis, probes: Sequence[Probe]) -> list[tuple[Answer, str]
         arrived = outcome.verdict == "accept"
         ports = probe.protocol in ("tcp", "udp")
         rules = "; ".join(rule.text or repr(rule) for rule in outcome.rules) or "(policy)"
-        answers.append((Answer(arrived, outcome.dport if arrived and ports else None),
+        answer = Answer(True, outcome.dport if ports else None, outcome.hook) if arrived \
+            else Answer(False)
+        answers.append((answer,
                         f"{outcome.verdict} in {outcome.hook} ({outcome.certainty}) by {rules}"))
     return answers
 

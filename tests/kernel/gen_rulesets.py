@@ -17,7 +17,7 @@ import random
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from .oracle import RX4, RX6, Probe
+from .oracle import INNER4, INNER6, ROUTER4, ROUTER6, RX4, RX6, Probe
 
 INTERFACES = ("eth0", "eth1")
 _IFACE_PATTERNS = ("eth0", "eth1", "eth+", "wan0", "e+")
@@ -61,7 +61,9 @@ class GenChain:
 
 @dataclass(frozen=True)
 class GenRuleset:
-    """``filter[0]`` is INPUT, ``nat[0]`` (if any) is PREROUTING; the rest are user chains."""
+    """Base chains (INPUT, optionally FORWARD; PREROUTING in nat) have a policy and come
+    first; the rest are user chains.  Forwarded packets go to the inner host behind the
+    receiver (``Oracle(router=True)``)."""
 
     seed: int
     family: str  # "ip" | "ip6"
@@ -79,13 +81,12 @@ class GenRuleset:
 
     def iptables_save(self) -> str:
         lines = [f"# fwlint differential ruleset seed={self.seed}"]
-        for table, chains, builtins in (("nat", self.nat, ("PREROUTING",)),
-                                        ("filter", self.filter, ("INPUT",))):
+        for table, chains in (("nat", self.nat), ("filter", self.filter)):
             if not chains:
                 continue
             lines.append(f"*{table}")
             for chain in chains:
-                policy = (chain.policy or "accept").upper() if chain.name in builtins else "-"
+                policy = chain.policy.upper() if chain.policy else "-"
                 lines.append(f":{chain.name} {policy} [0:0]")
             for chain in chains:
                 lines += [f"-A {chain.name} {_ipt_rule(rule, self.family)}".rstrip()
@@ -97,15 +98,17 @@ class GenRuleset:
 
     def nft(self) -> str:
         lines = [f"# fwlint differential ruleset seed={self.seed}"]
-        for table, chains, hook in (("nat", self.nat, "type nat hook prerouting priority -100"),
-                                    ("filter", self.filter, "type filter hook input priority 0")):
+        for table, chains in (("nat", self.nat), ("filter", self.filter)):
             if not chains:
                 continue
             lines.append(f"table {self.family} {table} {{")
-            for index, chain in enumerate(chains):
+            for chain in chains:
                 lines.append(f"\tchain {chain.name} {{")
-                if index == 0:
-                    lines.append(f"\t\t{hook}; policy {chain.policy or 'accept'};")
+                if chain.policy:
+                    hook = chain.name.lower()
+                    priority = -100 if table == "nat" else 0
+                    lines.append(f"\t\ttype {table} hook {hook} priority {priority}; "
+                                 f"policy {chain.policy};")
                 lines += [f"\t\t{_nft_rule(rule, self.family)}" for rule in chain.rules]
                 lines.append("\t}")
             lines.append("}")
@@ -389,6 +392,8 @@ def _nat_rule(rng: random.Random, family: str) -> GenRule:
             port = str(rng.randint(1, 65535))
         conds = tuple(Cond("dport", ranges) if c is dport else c for c in conds)
         return GenRule(conds, "redirect", port)
+    if rng.random() < 0.3:
+        return GenRule(conds, "dnat", f"{INNER6 if family == 'ip6' else INNER4} {port}")
     # A DNAT to another of the host's own addresses is local delivery, which a ruleset alone
     # cannot tell from forwarding: the rule only rewrites the port of packets for its target.
     address = _rx_address(family, rng.randrange(2))
@@ -402,7 +407,24 @@ def generate(seed: int, family: Optional[str] = None) -> GenRuleset:
     rng = random.Random(seed)
     family = family or ("ip6" if rng.random() < 0.3 else "ip")
     nat = _chains(rng, family, True) if rng.random() < 0.5 else ()
-    return GenRuleset(seed, family, _chains(rng, family, False), nat)
+    filter = _chains(rng, family, False)
+    if rng.random() < 0.3:
+        filter = (filter[0], _forward_chain(rng, family)) + filter[1:]
+    return GenRuleset(seed, family, filter, nat)
+
+
+def _forward_chain(rng: random.Random, family: str) -> GenChain:
+    """FORWARD: what reaches the inner host after a DNAT to it."""
+    inner = INNER6 if family == "ip6" else INNER4
+    rules = []
+    for _ in range(rng.randint(1, 4)):
+        conds = tuple(c for c in _conds(rng, family, False) if c.field != "daddr")
+        if rng.random() < 0.5:
+            single = all(len(c.values) == 1 for c in conds if c.field == "saddr")
+            conds = (Cond("daddr", (inner,), single and rng.random() < 0.2),) + conds
+        action = rng.choice(("accept", "accept", "drop", "reject", "continue"))
+        rules.append(GenRule(conds, action))
+    return GenChain("FORWARD", tuple(rules), rng.choice(("accept", "drop", "drop")))
 
 
 # ---------------------------------------------------------------- packets
@@ -442,6 +464,8 @@ def probes_for(ruleset: GenRuleset, count: int, seed: int) -> list[Probe]:
                 for n in ruleset.mentioned_networks() if n.version == space.version]
     avoid = {int(ipaddress.ip_address(_rx_address(ruleset.family, i)))
              for i in range(len(INTERFACES))}
+    avoid |= {int(ipaddress.ip_address(a)) for a in
+              ((INNER6, ROUTER6) if ruleset.family == "ip6" else (INNER4, ROUTER4))}
     seen: set[tuple] = set()
     probes: list[Probe] = []
     while len(probes) < count:

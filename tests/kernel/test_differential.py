@@ -25,7 +25,7 @@ pytestmark = pytest.mark.kernel
 @pytest.fixture(scope="module")
 def oracle():
     require_netns()
-    with Oracle() as kernel:
+    with Oracle(router=True) as kernel:
         yield kernel
 
 
