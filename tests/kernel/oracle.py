@@ -21,6 +21,7 @@ import ipaddress
 import itertools
 import json
 import os
+import re
 import select
 import socket
 import struct
@@ -105,6 +106,18 @@ def _inside(netns_name: str) -> Iterator[None]:
     finally:
         os.close(target)
         os.close(home)
+
+
+def _remove_stale_namespaces() -> None:
+    """Namespaces of this harness whose process died without cleaning up (SIGKILL)."""
+    try:
+        names = os.listdir("/run/netns")
+    except FileNotFoundError:
+        return
+    for name in names:
+        found = re.fullmatch(r"fwl-(\d+)-\d+-(rx|tx|in)", name)
+        if found and not os.path.exists(f"/proc/{found.group(1)}"):
+            _run(["ip", "netns", "del", name])
 
 
 def _checksum(data: bytes) -> int:
@@ -252,6 +265,7 @@ class Oracle:
         return (RX6 if family == "ip6" else RX4).format(index)
 
     def _setup(self) -> None:
+        _remove_stale_namespaces()
         spaces = [self.rx, self.tx] + ([self.inner] if self.router else [])
         for name in spaces:
             _checked(["ip", "netns", "add", name])
