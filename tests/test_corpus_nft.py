@@ -42,6 +42,7 @@ def test_files_nft_accepts_parse_without_errors():
             failures.append(f"{row['path']}:{first.span.line}:{first.span.column}: "
                             f"{first.message}")
         assert result.ruleset.format == "nft"
+        hash(result.ruleset.tables)  # checks hash rules: every model value must be hashable
     print(f"\nnft files nft -c accepts: {len(rows)}, parsed cleanly: "
           f"{len(rows) - len(failures)}")
     assert not failures, "\n".join(failures)

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Optional
 
+from ..model import _FIELD_ORDER, _MATCH_ORDER  # the cheap part of match_sort_key
 from ..model import (IPTABLES_BUILTIN_CHAINS, PROTOCOL_NUMBERS, AddressMatch, Chain,
                      CtStateMatch, IcmpTypeMatch, InterfaceMatch, MarkMatch, OpaqueMatch,
                      ParseError, ParseResult, PortMatch, ProtocolMatch, Rule, Ruleset,
@@ -58,8 +59,8 @@ class Word(NamedTuple):
 
 
 def _unquote(raw: str, shell: bool = True) -> str:
-    if '"' not in raw and "'" not in raw and "\\" not in raw:
-        return raw
+    if "\\" not in raw and ("'" not in raw or not shell):
+        return raw.replace('"', "")
     pattern = _SHELL_UNQUOTE_RE if shell else _RESTORE_UNQUOTE_RE
     return pattern.sub(lambda m: _ESCAPE_RE.sub(r"\1", m.group(1)) if m.group(1) is not None
                        else (m.group(2) if m.group(2) is not None else m.group(3)), raw)
@@ -79,6 +80,7 @@ def split_words(text: str, line: int, column: int, shell: bool = False) -> list[
     words = []
     pos = 0
     find = text.find
+    new_word = tuple.__new__
     pieces = iter(text.split())
     for piece in pieces:
         start = find(piece, pos)
@@ -91,10 +93,10 @@ def split_words(text: str, line: int, column: int, shell: bool = False) -> list[
                     raise WordError(column + find('"', start), 'unterminated quote "')
                 end = find(nxt, end) + len(nxt)
                 piece = text[start:end]
-            words.append(Word(_unquote(piece, False), piece, line, column + start,
-                              column + end - 1))
+            words.append(new_word(Word, (_unquote(piece, False), piece, line, column + start,
+                                         column + end - 1)))
         else:
-            words.append(Word(piece, piece, line, column + start, column + end - 1))
+            words.append(new_word(Word, (piece, piece, line, column + start, column + end - 1)))
         pos = end
     return words
 
@@ -472,6 +474,8 @@ class _RuleParser:
 
     def _option_name(self, word: Word) -> tuple[Optional[str], Optional[str]]:
         text = word.text
+        if text in _CORE or text[:2] == "--" and "=" not in text:
+            return text, None
         if text.startswith("--"):
             name, eq, value = text.partition("=")
             return name, (value if eq else None)
@@ -484,6 +488,9 @@ class _RuleParser:
     def _args(self, count: int, inline: Optional[str], i: int, option: str
               ) -> tuple[list[str], Word, int]:
         """Take ``count`` argument words after word ``i``; returns (args, last word, next i)."""
+        if count == 1 and inline is None and i + 1 < len(self.words):
+            last = self.words[i + 1]
+            return [last.text], last, i + 2
         args: list[str] = []
         last = self.words[i]
         if inline is not None:
@@ -741,8 +748,7 @@ class _RuleParser:
                 self._validate(self.target, True)
             verdict, statement = self._model_target(self.target)
             statements = (statement,) if statement else ()
-        self.matches.sort(key=match_sort_key)
-        return Rule(tuple(self.matches), statements, verdict,
+        return Rule(canonical_order(self.matches), statements, verdict,
                     "; ".join(comments) if comments else None, self.span, self.text,
                     self.counters)
 
@@ -771,22 +777,25 @@ class _RuleParser:
     def _model_match(self, inst: _Instance, comments: list[str]) -> None:
         name = inst.name
         rest: list[str] = []
+        path = self.path
         for key in inst.order:
             args, value, negated, first, last = inst.options[key]
-            span = _span(self.path, first, last)
-            if key in ("--sport", "--dport", "--sports", "--dports", "--ports") and \
-                    name in ("tcp", "udp", "udplite", "sctp", "dccp", "multiport"):
-                field_name = {"--sport": "sport", "--sports": "sport", "--dport": "dport",
-                              "--dports": "dport", "--ports": "port"}[key]
+            if key == "--comment":
+                comments.append(value)
+                continue
+            if key not in _MODELLED_OPTIONS or name not in _MODELLED_OPTIONS[key]:
+                rest.append(key)
+                continue
+            if key in _PORT_FIELDS:
                 ranges = [r for r in value if r.valid]
                 if not negated and len(value) == 1 and ranges == [(0, 65535)]:
                     continue
-                self.matches.append(PortMatch(field_name, _merge(ranges), negated, span,
+                self.matches.append(PortMatch(_PORT_FIELDS[key], _merge(ranges), negated,
+                                              _span(path, first, last),
                                               tuple(args[0].split(","))))
             elif key in ("--tcp-flags", "--syn"):
-                mask, comp = value if key == "--tcp-flags" else (
-                    frozenset(("fin", "syn", "rst", "ack")), frozenset(("syn",)))
-                self.matches.append(TcpFlagsMatch(mask, comp, negated, span))
+                mask, comp = value if key == "--tcp-flags" else _SYN
+                self.matches.append(TcpFlagsMatch(mask, comp, negated, _span(path, first, last)))
             elif key in ("--icmp-type", "--icmpv6-type"):
                 icmp_type, low, high = value
                 version = 6 if key == "--icmpv6-type" else 4
@@ -794,35 +803,26 @@ class _RuleParser:
                     ((icmp_type, icmp_type),)
                 codes = () if (low, high) == (0, 255) or types == ((0, 255),) else \
                     ((low, high),)
-                self.matches.append(IcmpTypeMatch(version, types, codes, negated, span))
+                self.matches.append(IcmpTypeMatch(version, types, codes, negated,
+                                                  _span(path, first, last)))
             elif key in ("--state", "--ctstate"):
-                self.matches.append(CtStateMatch(frozenset(value), negated, span,
-                                                 module=name))
-            elif key == "--mark" and name in ("mark", "connmark"):
-                self.matches.append(MarkMatch(value[0], value[1], negated,
-                                              name == "connmark", span))
+                self.matches.append(CtStateMatch(frozenset(value), negated,
+                                                 _span(path, first, last), module=name))
+            elif key == "--mark":
+                self.matches.append(MarkMatch(value[0], value[1], negated, name == "connmark",
+                                              _span(path, first, last)))
             elif key == "--match-set":
                 set_name, flags = value
                 fields = tuple(("saddr" if f == "src" else "daddr") if n == 0 else
                                ("sport" if f == "src" else "dport")
                                for n, f in enumerate(flags))
-                self.matches.append(SetMatch(set_name, fields, negated, span))
-            elif key == "--comment":
-                comments.append(value)
-            elif key in ("--src-range", "--dst-range"):
+                self.matches.append(SetMatch(set_name, fields, negated, _span(path, first, last)))
+            else:  # --src-range / --dst-range
                 self.matches.append(AddressMatch(
                     "saddr" if key == "--src-range" else "daddr", 6 if self.family == 6 else 4,
-                    (value,), negated, span, (args[0],)))
-            else:
-                rest.append(key)
-        if name in ("tcp", "udp", "udplite", "sctp", "dccp", "multiport", "icmp", "icmp6",
-                    "state", "mark", "connmark", "comment", "iprange") and not rest:
-            return
-        if name == "conntrack" and not rest:
-            return
-        if name == "set" and rest == []:
-            return
-        self.matches.append(self._opaque(inst, rest))
+                    (value,), negated, _span(path, first, last), (args[0],)))
+        if rest or name not in _MODELLED_MODULES:
+            self.matches.append(self._opaque(inst, rest))
 
     def _model_target(self, inst: _Instance) -> tuple[Optional[Verdict], Optional[Statement]]:
         name = inst.name
@@ -893,10 +893,42 @@ class _RuleParser:
 
 
 _NAT_PORT_PROTOS = frozenset({6, 17, 132, 33, 136})
+_PORTS_MODULES = frozenset({"tcp", "udp", "udplite", "sctp", "dccp", "multiport"})
+#: option -> the modules in which fwlint models it (everything else stays opaque)
+_MODELLED_OPTIONS = {
+    "--sport": _PORTS_MODULES, "--dport": _PORTS_MODULES, "--sports": _PORTS_MODULES,
+    "--dports": _PORTS_MODULES, "--ports": _PORTS_MODULES, "--tcp-flags": {"tcp"},
+    "--syn": {"tcp"}, "--icmp-type": {"icmp"}, "--icmpv6-type": {"icmp6"},
+    "--state": {"state"}, "--ctstate": {"conntrack"}, "--mark": {"mark", "connmark"},
+    "--match-set": {"set"}, "--src-range": {"iprange"}, "--dst-range": {"iprange"},
+}
+#: modules that leave no opaque match behind when all their options are modelled
+_MODELLED_MODULES = _PORTS_MODULES | {"icmp", "icmp6", "state", "conntrack", "mark",
+                                      "connmark", "set", "comment", "iprange"}
+_PORT_FIELDS = {"--sport": "sport", "--sports": "sport", "--dport": "dport",
+                "--dports": "dport", "--ports": "port"}
+_SYN = (frozenset(("fin", "syn", "rst", "ack")), frozenset(("syn",)))
 _PROTO_NAME = {6: "tcp", 17: "udp", 1: "icmp", 58: "ipv6-icmp", 132: "sctp", 33: "dccp",
                136: "udplite", 50: "esp", 51: "ah", 108: "ipcomp", 135: "mh"}
 _EXTRA_PROTOCOLS = {"all": 0, "ipcomp": 108, "mobility-header": 135, "ipv6-mh": 135,
                     "hopopt": 0, "ipencap": 4, "icmp6": 58, "ipv6-icmp": 58}
+
+
+def canonical_order(matches: list) -> tuple:
+    """``matches`` sorted by model.match_sort_key.  That key ends with repr(match), which is
+    slow; it only decides between matches of the same type and field, so the cheap part
+    sorts alone unless two matches tie on it."""
+    if len(matches) < 2:
+        return tuple(matches)
+    keys = [(_MATCH_ORDER[type(m)], _FIELD_ORDER.get(_key_name(m), 9), _key_name(m))
+            for m in matches]
+    if len(set(keys)) < len(keys):
+        return tuple(sorted(matches, key=match_sort_key))
+    return tuple(m for _, m in sorted(zip(keys, matches), key=lambda pair: pair[0]))
+
+
+def _key_name(match) -> str:
+    return getattr(match, "field", None) or getattr(match, "module", None) or ""
 
 
 def _protocol_number(text: str) -> Optional[int]:
@@ -985,8 +1017,11 @@ def _masked_text(item: str, version: int) -> str:
 
 def _merge(intervals) -> tuple[tuple[int, int], ...]:
     """Sorted, merged closed intervals (adjacent ones joined)."""
-    if len(intervals) <= 1:
-        return tuple((int(a), int(b)) for a, b in intervals)
+    if len(intervals) == 1:
+        low, high = intervals[0]
+        return ((int(low), int(high)),)
+    if not intervals:
+        return ()
     merged: list[list[int]] = []
     for low, high in sorted(intervals):
         if merged and low <= merged[-1][1] + 1:

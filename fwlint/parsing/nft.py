@@ -502,6 +502,11 @@ class _Builder:
         if index >= len(words) or words[index] != "priority":
             fail("expected priority", ("priority",))
         index += 1
+        named = words[index] if index < len(words) else ""
+        if table.family != "bridge" and (named, chain.hook) in (
+                ("dstnat", "input"), ("dstnat", "output"), ("dstnat", "postrouting"),
+                ("srcnat", "prerouting"), ("srcnat", "input"), ("srcnat", "output")):
+            fail(f"priority {named} is not possible in the {chain.hook} hook (use a number)")
         chain.priority = self.priority(table.family, words[index:], fail)
 
     @staticmethod

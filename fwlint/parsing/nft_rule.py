@@ -256,10 +256,21 @@ class RuleReader:
         text = self.text[start:end]
         if kind == "opaque":
             options = (("nft", V.canonical_text(text)),)
-        else:
+        elif kind not in ("log", "nflog"):
             options = tuple(tuple(V.canonical_text(part) for part in option)
                             for option in options)
+        else:
+            options = tuple(tuple(option) for option in options)
         self.parts.statements.append(Statement(kind, options, self.span(start, end), text))
+
+    def add_rate_match(self, module: str, start_index: int, options) -> None:
+        """``limit`` and ``quota`` stop matching past their rate or quota: like iptables'
+        ``-m limit``, they are matches fwlint cannot decide, not statements."""
+        start = self.toks[start_index].offset
+        end = self.end_of(self.pos)
+        options = tuple(tuple(V.canonical_text(part) for part in option) for option in options)
+        self.parts.matches.append(OpaqueMatch(module, options, False, self.span(start, end),
+                                              self.text[start:end]))
 
     def set_verdict(self, verdict_kind: str, start_index: int, **kw) -> None:
         start = self.toks[start_index].offset
@@ -489,14 +500,22 @@ class RuleReader:
                               self.toks[start].offset)
         if level == "audit" and len(keys) > 1:
             raise RuleProblem("log level audit takes no other options", self.toks[start].offset)
-        self.add_statement("log", start, sorted(options))
+        if "group" in keys:
+            names = {"group": "--nflog-group", "prefix": "--nflog-prefix",
+                     "snaplen": "--nflog-size", "queue-threshold": "--nflog-threshold"}
+            self.add_statement("nflog", start, sorted((names.get(key, key), *rest)
+                                                      for key, *rest in options))
+            return
+        names = {"prefix": "--log-prefix", "level": "--log-level"}
+        self.add_statement("log", start, sorted((names.get(key, key), *rest)
+                                                for key, *rest in options))
 
     def read_limit(self) -> None:
         start = self.pos
         self.take()
         if self.word() == "name":
             self.take()
-            self.add_statement("limit", start, (("name", self.read_object_name()),))
+            self.add_rate_match("limit", start, (("name", self.read_object_name()),))
             return
         self.expect("rate")
         words = []
@@ -511,21 +530,21 @@ class RuleReader:
         if burst and (burst.group(1) == "packets") == byte_rate:
             raise RuleProblem("the burst unit must match the rate (packets or bytes)",
                               self.toks[start].offset)
-        self.add_statement("limit", start, (("rate", joined),))
+        self.add_rate_match("limit", start, (("rate", joined),))
 
     def read_quota(self) -> None:
         start = self.pos
         self.take()
         if self.word() == "name":
             self.take()
-            self.add_statement("quota", start, (("name", self.read_object_name()),))
+            self.add_rate_match("quota", start, (("name", self.read_object_name()),))
             return
         words = []
         while self.peek() is not None and self.peek().kind == "w" and (
                 self.word() in ("over", "until", "used", "bytes", "kbytes", "mbytes", "gbytes")
                 or self.word()[:1].isdigit()):
             words.append(self.take().text)
-        self.add_statement("quota", start, (("quota", " ".join(words)),))
+        self.add_rate_match("quota", start, (("quota", " ".join(words)),))
 
     def read_object_name(self) -> str:
         """``counter name "c1"`` or ``counter name ip saddr map { … }``."""
