@@ -34,6 +34,7 @@ from typing import Callable
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import gen_iptables  # noqa: E402  (bench/ is not a package)
+import gen_nft  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
 
@@ -52,6 +53,7 @@ class Benchmark:
 BENCHMARKS: list[Benchmark] = [
     Benchmark("iptables", partial(gen_iptables.generate, seed=1),
               ("iptables-restore", "--test"), "iptables-save", ".rules"),
+    Benchmark("nft", gen_nft.generate, ("nft", "-c", "-f"), "nft", ".nft"),
 ]
 
 _PARSE_ONLY = ("import sys; from fwlint.parsing import parse_text; "
