@@ -285,3 +285,15 @@ def test_format_detection():
     assert detect_format("-P INPUT ACCEPT\n-A INPUT -j ACCEPT\n") == "iptables-save"
     assert detect_format("*filter\n-A INPUT -s 2001:db8::1/128 -j ACCEPT\nCOMMIT\n") == \
         "ip6tables-save"
+
+
+def test_canonical_order_is_match_sort_key_order():
+    from fwlint.model import match_sort_key
+    from fwlint.parsing.iptables import canonical_order
+    rule = one_rule("-m limit --limit 1/sec -m limit --limit 2/sec -p tcp --sport 1 -m multiport "
+                    "--dports 3,4 -s 10.0.0.1 -d 10.0.0.2 -i eth0 -o eth1 "
+                    "-m conntrack --ctstate NEW -m mark --mark 1 -m set --match-set s src "
+                    "--syn -j ACCEPT")
+    shuffled = list(reversed(rule.matches))
+    assert canonical_order(shuffled) == tuple(sorted(shuffled, key=match_sort_key))
+    assert rule.matches == tuple(sorted(rule.matches, key=match_sort_key))
