@@ -340,7 +340,7 @@ class RuleReader:
             if self.l4_now() and self.l4_now() != {6}:
                 raise RuleProblem("reject with tcp reset needs a tcp match first",
                                   self.toks[self.pos - 1].offset)
-            return (("reject-with", "tcp-reset"),)
+            return (("--reject-with", "tcp-reset"),)
         if self.word() == "type":
             self.take()
         code = self.take_value_word("a reject code")
@@ -358,7 +358,9 @@ class RuleReader:
         if default == (kind, code):
             return ()
         prefix = {"icmp": "icmp-", "icmpv6": "icmp6-", "icmpx": "icmpx-"}[kind]
-        return (("reject-with", prefix + code),)
+        if (kind, code) == ("icmpv6", "admin-prohibited"):
+            code = "adm-prohibited"
+        return (("--reject-with", prefix + code),)
 
     def read_nat(self) -> None:
         start = self.pos
@@ -1049,7 +1051,7 @@ class RuleReader:
             elems.append(elem)
             if self.word() not in (",", "}") and not (self.peek() is not None
                                                       and self.peek().text == ";"):
-                self.fail("expected , or } in a set", (",", "}"))
+                self.fail("expected , or } in a set (is its '}' missing?)", (",", "}"))
 
     def read_element(self, in_set: bool = False) -> _Elem:
         offset = self.peek().offset if self.peek() is not None else len(self.text)
