@@ -502,6 +502,10 @@ class _Builder:
         if index >= len(words) or words[index] != "priority":
             fail("expected priority", ("priority",))
         index += 1
+        for position in range(index + 1, len(words)):
+            if words[position] in ("policy", "comment", "device", "devices"):
+                index = position
+                fail(f"missing ';' before {words[position]!r}", (";",))
         named = words[index] if index < len(words) else ""
         if table.family != "bridge" and (named, chain.hook) in (
                 ("dstnat", "input"), ("dstnat", "output"), ("dstnat", "postrouting"),
@@ -523,7 +527,7 @@ class _Builder:
             except ValueError:
                 fail("not a priority", tuple(names))
             if rest:
-                fail("unexpected words after the priority")
+                fail(_missing_semicolon(rest))
             return value
         if rest and rest[0].startswith("-") and rest[0] != "-":
             rest = ["-", rest[0][1:]] + rest[1:]
@@ -532,7 +536,8 @@ class _Builder:
         if len(rest) == 2 and rest[0] in ("+", "-") and rest[1].isdigit():
             return value + int(rest[1]) if rest[0] == "+" else value - int(rest[1])
         if rest:
-            fail("expected '+ N' or '- N' after a named priority", ("+", "-"))
+            fail(_missing_semicolon(rest) if rest[0] in ("policy", "comment")
+                 else "expected '+ N' or '- N' after a named priority", ("+", "-", ";"))
         return value
 
     def define(self, toks: list, tok) -> None:
@@ -835,6 +840,12 @@ class _SubToken(str):
         self.end_line = self.line
         self.end_column = self.column + len(text)
         return self
+
+
+def _missing_semicolon(rest: list) -> str:
+    if rest[0] in ("policy", "comment", "device", "devices"):
+        return f"missing ';' before {rest[0]!r}"
+    return "unexpected words after the priority"
 
 
 def _split_body(body: str) -> list[tuple[int, str]]:
