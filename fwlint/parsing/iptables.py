@@ -458,7 +458,7 @@ class _RuleParser:
                 word = words[i]
             name, inline = self._option_name(word)
             if name is None:
-                raise _Error(word, f"unexpected {word.raw!r}: expected an option",
+                raise _Error(word, f"{word.raw!r} is not an option",
                              ("an option such as -p, -s, -m, -j",))
             if i + 1 < n and words[i + 1].text == "!" and not negated and \
                     name not in ("-j", "-g", "-m"):
@@ -674,11 +674,7 @@ class _RuleParser:
             self.jump = None
             self.target = inst
         if inst is None:
-            loaded = [m.name for m in self.modules] + ([self.target.name] if self.target
-                                                       else [])
-            hint = (f" (not an option of {', '.join(loaded)})" if loaded else
-                    " (load its module first, e.g. -p tcp or -m NAME)")
-            raise _Error(word, f"unknown option {name!r}{hint}")
+            raise self._unknown_option(name, word)
         args = [inline] if inline is not None else []
         last = word
         j = i + 1
@@ -693,6 +689,26 @@ class _RuleParser:
         inst.order.append(name)
         inst.last = last
         return j
+
+    def _unknown_option(self, name: str, word: Word) -> _Error:
+        """The error for an option no loaded module takes, with the likely intended one."""
+        import difflib
+        loaded = [m for m in self.modules if m.ext is not None]
+        if self.target is not None and self.target.ext is not None:
+            loaded.append(self.target)
+        known = set(_CORE)
+        for inst in loaded:
+            known.update(inst.ext.options)
+        if self.protocol and self.protocol[0] in PROTOCOL_MODULES:
+            module = matches().get(PROTOCOL_MODULES[self.protocol[0]])
+            known.update(module.options if module else ())
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75)
+        if close:
+            return _Error(word, f"unknown option {name!r} (did you mean {close[0]}?)")
+        names = [inst.name for inst in loaded]
+        hint = (f" (not an option of {', '.join(names)})" if names else
+                " (load its module first, e.g. -p tcp or -m NAME)")
+        return _Error(word, f"unknown option {name!r}{hint}")
 
     # ---------------------------------------------------------------- validation + model
 
@@ -1150,7 +1166,7 @@ class _SaveReader:
             name = stripped[1:].strip()
             self.table = self.b.table(self.fam, name, span, True)
         else:
-            self.b.error(span, f"unexpected line {_short(stripped)!r}",
+            self.b.error(span, f"not an iptables-restore line: {_short(stripped)!r}",
                          ("*table", ":CHAIN POLICY", "-A CHAIN …", "COMMIT"), first)
 
 
