@@ -42,6 +42,22 @@ def test_accepted_save_file_parses_without_error(row):
     assert result.ruleset.tables
 
 
+def _listing_files() -> list[dict[str, str]]:
+    if not corpus_available():
+        return []
+    return [row for row in corpus_inventory() if row["format"] == "iptables-S"]
+
+
+@pytest.mark.parametrize("row", _listing_files(), ids=lambda row: row["path"])
+def test_iptables_listing_parses_without_error(row):
+    """``iptables -S`` output (no *table lines, no COMMIT) is read as its table's rules."""
+    path = os.path.join(CORPUS, row["path"])
+    with open(path, encoding="utf-8") as handle:
+        result = parse_text(handle.read(), path)
+    assert not result.errors, [e.message for e in result.errors]
+    assert sum(1 for _ in result.ruleset.iter_rules()) > 0
+
+
 def t_file_cases() -> list[tuple[str, str, str, str, str, int]]:
     """(file, table, chain, rule, expected OK/FAIL, line) for every rule line of the
     iptables extensions/*.t files (ebtables/arptables files excluded)."""

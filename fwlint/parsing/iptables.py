@@ -1145,7 +1145,7 @@ class _SaveReader:
         table = self.table
         if table is None:
             if self.implicit is None:
-                self.implicit = self.b.table(self.fam, "filter",
+                self.implicit = self.b.table(self.fam, _listing_table(self.b),
                                              _span(self.b.path, words[0], words[-1]), False)
             table = self.implicit
         self.b.command(table, words, self.family)
@@ -1168,6 +1168,17 @@ class _SaveReader:
         else:
             self.b.error(span, f"not an iptables-restore line: {_short(stripped)!r}",
                          ("*table", ":CHAIN POLICY", "-A CHAIN …", "COMMIT"), first)
+
+
+_NAT_LISTING = re.compile(r"^-P (PREROUTING|POSTROUTING) |^-A \S+ .*-j (DNAT|SNAT|MASQUERADE|"
+                          r"REDIRECT|NETMAP)\b", re.M)
+
+
+def _listing_table(builder: _Builder) -> str:
+    """The table of an ``iptables [-t TABLE] -S`` listing, which does not name it: nat when
+    its chains or targets are nat's, else filter."""
+    text = "\n".join(builder.lines[:2000])
+    return "nat" if _NAT_LISTING.search(text) else "filter"
 
 
 def _short(text: str) -> str:

@@ -153,6 +153,8 @@ def test_several_tables_and_the_listing_form():
     assert not listing.errors
     assert listing.ruleset.tables[0].name == "filter"
     assert listing.ruleset.tables[0].chain("INPUT").policy == "drop"
+    nat = parse_iptables_save("-P PREROUTING ACCEPT\n-A POSTROUTING -j MASQUERADE\n", "x")
+    assert not nat.errors and nat.ruleset.tables[0].name == "nat"
 
 
 # --------------------------------------------------------------------------- spans
