@@ -680,7 +680,7 @@ class _Builder:
             for part in _split_body(body):
                 start = toks[0].offset + 1 + part[0]
                 words = part[1].split(None, 1)
-                sub = _SubToken(part[1], tok, start, self)
+                sub = _SubToken(part[1], tok, start)
                 if words and words[0] in ("type", "policy", "comment", "devices", "device",
                                           "flags"):
                     self.chain_property(table, chain, sub)
@@ -739,7 +739,7 @@ class _Builder:
             if verb in ("delete", "destroy", "flush"):
                 return
             self.define_set(table, name, named.is_map,
-                            [_SubToken("elements = " + body, tok, rest_offset, self, -11)],
+                            [_SubToken("elements = " + body, tok, rest_offset, -11)],
                             named.span)
             return
         if verb in ("delete", "destroy"):
@@ -755,7 +755,7 @@ class _Builder:
         if body.startswith("{") and body.endswith("}"):
             inner_offset = rest_offset + str(tok)[rest_offset:].index("{") + 1
             for start, part in _split_body(body[1:-1]):
-                lines.append(_SubToken(part, tok, inner_offset + start, self))
+                lines.append(_SubToken(part, tok, inner_offset + start))
         self.define_set(table, name, what == "map", lines, span)
 
     # ------------------------------------------------------------------ rules
@@ -798,7 +798,7 @@ class _Builder:
         start, end = parts.binding
         chain = self.get_chain(table, name, self.offset_span(tok, start, end), True)
         for offset, line in _split_body(str(tok)[start:end]):
-            sub = _SubToken(line, tok, start + offset, self)
+            sub = _SubToken(line, tok, start + offset)
             try:
                 self.append_rule(table, chain, sub, self.tokens(sub), 0)
             except _LineError as exc:
@@ -830,7 +830,7 @@ class _LineError(Exception):
 class _SubToken(str):
     """Part of a LINE (a property inside ``add chain … { … }``) positioned like a token."""
 
-    def __new__(cls, text: str, parent, offset: int, builder: _Builder, shift: int = 0):
+    def __new__(cls, text: str, parent, offset: int, shift: int = 0):
         self = super().__new__(cls, text)
         before = str(parent)[:max(offset, 0)]
         newlines = before.count("\n")

@@ -679,14 +679,12 @@ class RuleReader:
         if op == "!" and expr.mask:
             raise RuleProblem("'!' cannot follow a bitmask; write '& … == 0'",
                               self.toks[self.pos - 1].offset)
-        value_start = self.pos
         if self.peek() is None or (self.peek().kind == "w" and self.word() in VERDICTS
                                    and self.word() not in ("reject", "queue")):
-            if expr.fields[0].kind not in ("bool", "flags_any"):
+            if expr.fields[0].kind != "bool":
                 self.fail(f"expected a value for {expr.text}")
         value = self.read_value()
-        self.add_match(expr, op, value, self.toks[start].offset, self.end_of(self.pos),
-                       value_start)
+        self.add_match(expr, op, value, self.toks[start].offset, self.end_of(self.pos))
 
     def read_expression(self) -> _Expr:
         start = self.pos
@@ -1109,7 +1107,7 @@ class RuleReader:
             if named is None:
                 raise RuleProblem(f"no map named {value[1]!r} in this table",
                                   self.toks[start_index].offset, found="@" + value[1])
-            elems = [_Elem([k for k in el.key], (el.value or "").split(), 0)
+            elems = [_Elem(list(el.key), (el.value or "").split(), 0)
                      for el in named.elements]
         elif value[0] == "set":
             elems = value[1]
@@ -1152,8 +1150,7 @@ class RuleReader:
 
     # ------------------------------------------------------------------ model
 
-    def add_match(self, expr: _Expr, op: str, value, start: int, end: int,
-                  value_index: int) -> None:
+    def add_match(self, expr: _Expr, op: str, value, start: int, end: int) -> None:
         if value[0] == "set" and len(expr.fields) > 1 and op in ("==",) and value[1]:
             branches = []
             for elem in value[1]:

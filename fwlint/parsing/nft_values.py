@@ -180,7 +180,6 @@ def merge_ranges(ranges) -> tuple[tuple[int, int], ...]:
 _DAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
 _MAC = re.compile(r"^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){5}$")
 _TIME = re.compile(r"^(\d+|(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?)$")
-_RATE = re.compile(r"^\d+/(second|minute|hour|day|week)$")
 
 
 def check_value(kind: str, text: str) -> None:
@@ -227,10 +226,6 @@ def check_value(kind: str, text: str) -> None:
     elif kind == "nf_proto":
         if text not in NFPROTO:
             raise ValueProblem(f"{text!r} is not ipv4 or ipv6")
-
-
-def is_rate(text: str) -> bool:
-    return bool(_RATE.match(text))
 
 
 _HEX_WORD = re.compile(r"(?<![\w:.-])0x[0-9a-fA-F]+(?![\w:.])")
