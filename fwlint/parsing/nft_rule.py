@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable, NamedTuple, Optional
+from typing import Callable, NamedTuple, NoReturn, Optional
 
 from ..model import (AddressMatch, CtStateMatch, FamilyMatch, IcmpTypeMatch, InterfaceMatch,
                      MarkMatch, NamedSet, OpaqueMatch, PortMatch, ProtocolMatch, SetMatch,
@@ -191,7 +191,7 @@ class RuleReader:
             self.fail(f"expected {' or '.join(words)}", words)
         return self.take()
 
-    def fail(self, message: str, expected: tuple[str, ...] = ()):
+    def fail(self, message: str, expected: tuple[str, ...] = ()) -> NoReturn:
         tok = self.peek()
         if tok is None:
             raise RuleProblem(message + ", found end of rule", len(self.text), expected,
@@ -683,8 +683,12 @@ class RuleReader:
                                    and self.word() not in ("reject", "queue")):
             if expr.fields[0].kind != "bool":
                 self.fail(f"expected a value for {expr.text}")
+        value_offset = self.peek().offset if self.peek() is not None else len(self.text)
         value = self.read_value()
-        self.add_match(expr, op, value, self.toks[start].offset, self.end_of(self.pos))
+        try:
+            self.add_match(expr, op, value, self.toks[start].offset, self.end_of(self.pos))
+        except V.ValueProblem as exc:
+            raise RuleProblem(str(exc), value_offset) from None
 
     def read_expression(self) -> _Expr:
         start = self.pos
@@ -835,8 +839,9 @@ class RuleReader:
             self.expect("id", "path")
             return _Field("tunnel", "id", "any", self._text(start))
         self.pos = start
-        self.fail("expected a match or a statement")
-        raise AssertionError
+        guess = _suggest(word, _VOCABULARY)
+        self.fail("expected a match or a statement" + (f" (did you mean {guess!r}?)" if guess
+                                                       else ""))
 
     def _text(self, start: int) -> str:
         return self.text[self.toks[start].offset:self.end_of(self.pos)]
@@ -1180,25 +1185,22 @@ class RuleReader:
                                   f"{expr.text}", start, found="@" + name)
             return implied + [SetMatch(name, tuple(f.name for f in expr.fields), negated, span)]
         elems = value[1]
-        try:
-            if len(expr.fields) == 1 and expr.mask is None:
-                model = self.single_field(expr.fields[0], op, elems, span, expr.text)
-                if model is not None:
-                    return implied + model
-            if expr.mask is not None and len(expr.fields) == 1:
-                masked = self.masked(expr, op, elems, span)
-                if masked is not None:
-                    return implied + masked
-            for elem in elems:
-                if len(elem.parts) != len(expr.fields) and not (
-                        len(expr.fields) == 1 or len(elem.parts) == 1):
-                    raise V.ValueProblem(f"{len(elem.parts)} values for a concatenation of "
-                                         f"{len(expr.fields)}")
-                if expr.mask is None:
-                    for part, fld in zip(elem.parts, expr.fields):
-                        self.check(fld, part)
-        except V.ValueProblem as exc:
-            raise RuleProblem(str(exc), start) from None
+        if len(expr.fields) == 1 and expr.mask is None:
+            model = self.single_field(expr.fields[0], op, elems, span, expr.text)
+            if model is not None:
+                return implied + model
+        if expr.mask is not None and len(expr.fields) == 1:
+            masked = self.masked(expr, op, elems, span)
+            if masked is not None:
+                return implied + masked
+        for elem in elems:
+            if len(elem.parts) != len(expr.fields) and not (
+                    len(expr.fields) == 1 or len(elem.parts) == 1):
+                raise V.ValueProblem(f"{len(elem.parts)} values for a concatenation of "
+                                     f"{len(expr.fields)}")
+            if expr.mask is None:
+                for part, fld in zip(elem.parts, expr.fields):
+                    self.check(fld, part)
         values = sorted(" . ".join(self.canonical_part(fld, part) for fld, part in
                                    zip(expr.fields * len(elem.parts), elem.parts))
                         for elem in elems)
@@ -1241,8 +1243,7 @@ class RuleReader:
             names = {"icmp_type": V.ICMP_TYPES, "icmpv6_type": V.ICMPV6_TYPES,
                      "icmp_code": V.ICMP_CODES, "icmpv6_code": V.ICMPV6_CODES}[kind]
             for word in text.split("-") if text not in names else (text,):
-                if word not in names:
-                    V.parse_int(word, 8)
+                _symbol(word, names, kind.replace("_", " "), 8)
             return
         if kind in V.SYMBOLS:
             if text not in V.SYMBOLS[kind]:
@@ -1253,17 +1254,14 @@ class RuleReader:
                 raise V.ValueProblem(f'"{text}" must be 1 to 16 characters')
             return
         if kind == "ct_state":
-            if text not in V.CT_STATE_NAMES:
-                V.parse_int(text, 32)
+            _symbol(text, V.CT_STATE_NAMES, "conntrack state", 32)
             return
         if kind == "ct_status":
-            if text not in V.CT_STATUS_NAMES:
-                V.parse_int(text, 32)
+            _symbol(text, V.CT_STATUS_NAMES, "conntrack status", 32)
             return
         if kind == "tcp_flag":
             for word in re.split(r"[|,/]", text):
-                if word not in V.TCP_FLAGS:
-                    V.parse_int(word, 8)
+                _symbol(word, V.TCP_FLAGS, "tcp flag", 8)
             return
         if kind == "mark":
             for part in re.split(r"[-/]", text):
@@ -1397,6 +1395,28 @@ class RuleReader:
                 return None
             return [MarkMatch(value, mask, op == "!=", fld.header == "ct", span)]
         return None
+
+
+_VOCABULARY = (VERDICTS | NAT_STATEMENTS | frozenset(PAYLOAD) | META_UNQUALIFIED | frozenset(
+    {"counter", "log", "limit", "quota", "notrack", "comment", "meta", "ct", "fib", "tproxy",
+     "queue", "dup", "fwd", "synproxy", "socket", "osf", "ipsec", "numgen", "jhash", "symhash"}))
+
+
+def _symbol(text: str, names, what: str, bits: int) -> None:
+    """Accept a symbolic name or a number; otherwise say which names exist."""
+    if text in names or V.HEX_OR_INT.match(text):
+        if text not in names:
+            V.parse_int(text, bits)
+        return
+    guess = _suggest(text, names)
+    hint = f"did you mean {guess!r}?" if guess else "expected " + ", ".join(sorted(names)[:8])
+    raise V.ValueProblem(f"unknown {what} {text!r}; {hint}")
+
+
+def _suggest(word: str, vocabulary) -> Optional[str]:
+    import difflib
+    close = difflib.get_close_matches(word, sorted(vocabulary), n=1, cutoff=0.75)
+    return close[0] if close else None
 
 
 def _check_disjoint(branches: list, offset: int) -> None:
