@@ -37,6 +37,11 @@ def write_atomic(path: str, text: str) -> None:
     import os
     import tempfile
 
+    if os.path.exists(path) and not os.path.isfile(path):
+        # /dev/null, /dev/stdout, a FIFO: written in place, never replaced by a regular file
+        with open(path, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+        return
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(prefix=".fwlint-", suffix=".tmp", dir=folder)
     try:
