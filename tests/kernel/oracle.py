@@ -193,9 +193,8 @@ class _Listener:
                     sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
                 self.sockets.append((sock, family, proto))
 
-    def drain(self, seen: dict[int, Arrival]) -> int:
-        """Read everything queued; returns how many of our packets were read."""
-        count = 0
+    def drain(self, seen: dict[int, Arrival]) -> None:
+        """Read everything queued, recording our packets by tag."""
         for sock, family, proto in self.sockets:
             while True:
                 try:
@@ -216,8 +215,6 @@ class _Listener:
                 if found is not None:
                     tag, dport = found
                     seen[tag] = Arrival(self.host, daddr, dport if proto in (6, 17) else None)
-                    count += 1
-        return count
 
     def close(self) -> None:
         for sock, _family, _proto in self.sockets:
@@ -399,28 +396,27 @@ class Oracle:
         The caller keeps (saddr, sport, dport, protocol) distinct within a batch so that
         every probe starts its own connection.
         """
+        if len(probes) > 1 << 16:
+            raise ValueError("at most 65536 probes per batch (ICMP echo ids must differ)")
         self._batch = (self._batch + 1) & 0xFFF
         seen: dict[int, Arrival] = {}
         for index, probe in enumerate(probes):
-            if index >= 1 << 20:
-                raise ValueError("at most 2**20 probes per batch")
             sock, src_mac, dst_mac = self._senders[probe.iif]
             sock.send(_frame(probe, self._batch << 20 | index, src_mac, dst_mac))
             if index % 64 == 63:
                 self._drain(seen)
         self._settle(seen)
-        results = []
-        for index in range(len(probes)):
-            results.append(seen.get(self._batch << 20 | index, Arrival(None)))
-        return results
+        return [seen.get(self._batch << 20 | index, Arrival(None))
+                for index in range(len(probes))]
 
-    def _drain(self, seen: dict[int, Arrival]) -> int:
-        batch_seen: dict[int, Arrival] = {}
-        count = sum(listener.drain(batch_seen) for listener in self._listeners)
-        for tag, arrival in batch_seen.items():
+    def _drain(self, seen: dict[int, Arrival]) -> None:
+        """Keep this batch's packets; late ones from an earlier batch are ignored."""
+        everything: dict[int, Arrival] = {}
+        for listener in self._listeners:
+            listener.drain(everything)
+        for tag, arrival in everything.items():
             if tag >> 20 == self._batch:
                 seen[tag] = arrival
-        return count
 
     def _settle(self, seen: dict[int, Arrival]) -> None:
         """Packets are processed in softirq right after each send; wait for a quiet spell."""
