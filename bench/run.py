@@ -64,22 +64,27 @@ _PARSE_ONLY = ("import sys; from fwlint.parsing import parse_text; "
 class Timing:
     wall: float
     cpu: float
-    returncode: int
+    returncode: int  # -1: killed after the timeout (the times are then lower bounds)
 
 
 def timed(command: list[str], timeout: float) -> Timing:
     """Run a command once; wall seconds and the child's CPU seconds (user + system)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                          timeout=timeout)
+    try:
+        proc = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              timeout=timeout)
+        returncode = proc.returncode
+        stderr = proc.stderr
+    except subprocess.TimeoutExpired:
+        returncode, stderr = -1, b"timed out"
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    if proc.returncode not in (0, 1):
-        sys.stderr.write(f"{' '.join(command)}: exit {proc.returncode}: "
-                         f"{proc.stderr.decode(errors='replace')[-500:]}\n")
-    return Timing(wall, cpu, proc.returncode)
+    if returncode not in (0, 1):
+        sys.stderr.write(f"{' '.join(command)}: exit {returncode}: "
+                         f"{stderr.decode(errors='replace')[-500:]}\n")
+    return Timing(wall, cpu, returncode)
 
 
 def best(command: list[str], repeat: int, timeout: float) -> Timing:
@@ -100,13 +105,13 @@ def run(benchmarks: list[Benchmark], sizes: list[int], repeat: int, timeout: flo
                 handle.write(text)
             row = {"benchmark": bench.name, "size": size, "bytes": len(text.encode()),
                    "lines": text.count("\n")}
-            commands = {
-                "check": [sys.executable, "-m", "fwlint", "check", "--isolated", "--format",
-                          bench.format, "--exit-zero", "--output-format", "concise", path],
-                "parse": [sys.executable, "-c", _PARSE_ONLY, bench.format, path],
-            }
+            commands = {}
             if can_unshare and shutil.which(bench.reference[0]):
                 commands["reference"] = ["unshare", "-n", *bench.reference, path]
+            commands["parse"] = [sys.executable, "-c", _PARSE_ONLY, bench.format, path]
+            commands["check"] = [sys.executable, "-m", "fwlint", "check", "--isolated",
+                                 "--format", bench.format, "--exit-zero", "--output-format",
+                                 "concise", path]
             for label, command in commands.items():
                 timing = best(command, repeat, timeout)
                 row[label] = {"wall": round(timing.wall, 3), "cpu": round(timing.cpu, 3),
@@ -124,7 +129,10 @@ def print_header() -> None:
 
 
 def _pair(timing: dict | None) -> str:
-    return f"{timing['wall']:.2f}/{timing['cpu']:.2f}" if timing else "n/a"
+    if not timing:
+        return "n/a"
+    late = ">" if timing["returncode"] == -1 else ""
+    return f"{late}{timing['wall']:.2f}/{late}{timing['cpu']:.2f}"
 
 
 def _ratio(timing: dict, reference: dict | None) -> str:
