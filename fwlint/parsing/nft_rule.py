@@ -159,6 +159,10 @@ class RuleReader:
     def __init__(self, toks: list[Tok], ctx: RuleContext, text: str) -> None:
         self.toks = toks
         self.words = [t.text if t.kind != "s" else "" for t in toks] + ["", ""]
+        #: the comparison being read is exact (``==``/``!=`` or a set lookup), not nft's
+        #: implicit flag test (``tcp flags syn`` means the syn bit is set)
+        self.exact = False
+        self.in_set = False
         #: the rule matched ``ether type arp`` (or another non-IP ethertype)
         self.not_ip = False
         #: the rule matched ``ether type ip``/``ip6`` (a vlan header can no longer follow)
@@ -673,9 +677,11 @@ class RuleReader:
             self.read_vmap(expr)
             return
         op = "=="
+        explicit = False
         if self.peek() is not None and self.peek().text in _REL_OPS and (
                 self.peek().kind == "p" or self.peek(1) is not None):
             op = _REL_OPS[self.take().text]
+            explicit = True
         if op == "!" and expr.mask:
             raise RuleProblem("'!' cannot follow a bitmask; write '& … == 0'",
                               self.toks[self.pos - 1].offset)
@@ -685,6 +691,8 @@ class RuleReader:
                 self.fail(f"expected a value for {expr.text}")
         value_offset = self.peek().offset if self.peek() is not None else len(self.text)
         value = self.read_value()
+        self.exact = explicit and value[0] == "list" or value[0] == "set"
+        self.in_set = value[0] == "set"
         try:
             self.add_match(expr, op, value, self.toks[start].offset, self.end_of(self.pos))
         except V.ValueProblem as exc:
@@ -1106,6 +1114,7 @@ class RuleReader:
 
     def read_vmap(self, expr: _Expr) -> None:
         start_index = self.pos
+        self.exact = self.in_set = True
         value = self.read_value()
         if value[0] == "ref":
             named = self.ctx.sets.get(value[1])
@@ -1332,10 +1341,18 @@ class RuleReader:
         if key == ("ct", "state"):
             for w in words:
                 self.check(fld, w)
-            if all(w in V.CT_STATE_NAMES for w in words):
-                return [CtStateMatch(frozenset(words), negated, span, "ct")]
-            return None
+            if not all(w in V.CT_STATE_NAMES for w in words):
+                return None
+            if negated and len(words) > 1 and len(elems) == len(words) and self.exact \
+                    and not self.in_set:
+                # "!= a,b" compares the state with a|b; a state is one bit: always unequal
+                return [CtStateMatch(frozenset(V.CT_STATE_NAMES), False, span, "ct")]
+            return [CtStateMatch(frozenset(words), negated, span, "ct")]
         if key == ("ct", "status") and set(words) <= {"dnat", "snat"}:
+            if negated and self.exact and not self.in_set:
+                # "!= dnat" compares the whole status word, which also holds the NAT-done
+                # and confirmed bits: it is never exactly DNAT, so the match always holds
+                return []
             return [CtStateMatch(frozenset(words), negated, span, "ct")]
         if fld.kind in ("icmp_type", "icmpv6_type", "icmp_code", "icmpv6_code"):
             for w in words:
@@ -1361,7 +1378,8 @@ class RuleReader:
                 return None
             if len(words) == 1 and words[0] in V.TCP_FLAGS:
                 flags = frozenset(words)
-                return [TcpFlagsMatch(flags, flags, negated, span)]
+                mask = frozenset(V.TCP_FLAGS) if self.exact else flags
+                return [TcpFlagsMatch(mask, flags, negated, span)]
             return None
         if fld.name == "mark" and fld.header in ("meta", "ct") and len(words) == 1 \
                 and "-" not in words[0]:

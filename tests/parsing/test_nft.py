@@ -202,3 +202,16 @@ def test_interface_and_protocol_sets():
                             "inet"))
     assert InterfaceMatch("iif", ("eth0", "wg"), (False, True)) in rule.matches
     assert ProtocolMatch(frozenset({6, 17})) in rule.matches
+
+
+def test_not_equal_on_flag_words_is_an_exact_compare_as_in_the_kernel():
+    # nft compiles "!=" on a flag type to a compare of the whole word
+    status, states, one_state, flags_exact, flags_bit = _rules(_chain(
+        "ct status != dnat accept\nct state != new,established accept\n"
+        "ct state != established accept\ntcp flags != syn accept\ntcp flags syn accept"))
+    assert status.matches == ()
+    assert states.matches[0].states == {"new", "established", "related", "invalid", "untracked"}
+    assert one_state.matches[0].negated and one_state.matches[0].states == {"established"}
+    flags = [m for m in flags_exact.matches + flags_bit.matches if hasattr(m, "comp")]
+    assert [(len(m.mask), m.comp, m.negated) for m in flags] == [(8, {"syn"}, True),
+                                                                 (1, {"syn"}, False)]
