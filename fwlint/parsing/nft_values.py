@@ -100,8 +100,22 @@ def _int_range(text: str, bits: int, names: Optional[dict[str, int]] = None) -> 
     return value, value
 
 
+_DOTTED = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:/(\d{1,2}))?$")
+
+
 def ipv4_interval(text: str) -> tuple[int, int]:
     """``10.0.0.0/8``, ``10.0.0.1``, ``10.0.0.1-10.0.0.9`` -> closed integer interval."""
+    dotted = _DOTTED.match(text)
+    if dotted:
+        a, b, c, d, prefix = dotted.groups()
+        if max(int(a), int(b), int(c), int(d)) < 256 and (prefix is None or int(prefix) <= 32) \
+                and not any(len(x) > 1 and x[0] == "0" for x in (a, b, c, d)):
+            value = (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d)
+            if prefix is None:
+                return value, value
+            host_bits = 32 - int(prefix)
+            low = value >> host_bits << host_bits
+            return low, low | ((1 << host_bits) - 1)
     return _address_interval(text, ipaddress.IPv4Network, ipaddress.IPv4Address)
 
 

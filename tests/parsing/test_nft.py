@@ -215,3 +215,18 @@ def test_not_equal_on_flag_words_is_an_exact_compare_as_in_the_kernel():
     flags = [m for m in flags_exact.matches + flags_bit.matches if hasattr(m, "comp")]
     assert [(len(m.mask), m.comp, m.negated) for m in flags] == [(8, {"syn"}, True),
                                                                  (1, {"syn"}, False)]
+
+
+@pytest.mark.parametrize("text", ["10.0.0.1", "10.0.0.0/8", "10.1.2.3/24", "0.0.0.0/0",
+                                  "255.255.255.255/32", "1.2.3.4/31"])
+def test_fast_ipv4_reading_agrees_with_ipaddress(text):
+    import ipaddress
+
+    from fwlint.parsing.nft_values import ipv4_interval
+    network = ipaddress.IPv4Network(text, strict=False)
+    assert ipv4_interval(text) == (int(network.network_address), int(network.broadcast_address))
+
+
+@pytest.mark.parametrize("text", ["256.0.0.1", "010.0.0.1", "1.2.3.4/33"])
+def test_bad_ipv4_addresses_are_errors(text):
+    assert parse_nft(_chain(f"ip saddr {text} accept"), "t.nft").errors
