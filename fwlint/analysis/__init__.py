@@ -117,8 +117,10 @@ class NatRule:
     daddrs: tuple[tuple[int, int], ...]
     dports: tuple[tuple[int, int], ...]
     target: str  # "addr:port" as written, for messages and comparison
-    #: the rule's match as boxes of :mod:`fwlint.analysis.space`, to test exact overlap
+    #: boxes of :mod:`fwlint.analysis.space`: the packets that reach the rule's chain and
+    #: match it (other NAT rules before it not subtracted), and those it certainly translates
     boxes: tuple = field(default=(), compare=False, repr=False)
+    definite: tuple = field(default=(), compare=False, repr=False)
 
 
 class Analysis:

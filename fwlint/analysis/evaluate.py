@@ -604,17 +604,28 @@ class Evaluation:
         for family in self._families():
             code = FAMILY_NAMES.index(family)
             for hook in self.hooks(family, "prerouting", ("nat",)):
+                possible: dict[int, list[Box]] = {}
+                definite: dict[int, list[Box]] = {}
+                for d in self.decisions(hook.key, "P"):
+                    if d.entry.rule.verdict.kind in NAT_IN_KINDS:
+                        possible.setdefault(id(d.entry), []).extend(d.positive)
+                for d in self.decisions(hook.key, "D"):
+                    if d.entry.rule.verdict.kind in NAT_IN_KINDS:
+                        definite.setdefault(id(d.entry), []).extend(d.space)
                 for key, e in self._walk(hook.key):
                     v = e.rule.verdict
                     if e.kind != "term" or v.kind not in NAT_IN_KINDS:
                         continue
                     boxes = [b for b in (restrict_box(b, FAMILY, ((code, code),))
-                                         for b in e.comp.boxes) if b is not None]
+                                         for b in possible.get(id(e)) or e.comp.boxes)
+                             if b is not None]
+                    sure = [b for b in (restrict_box(b, FAMILY, ((code, code),))
+                                        for b in definite.get(id(e), ())) if b is not None]
                     if boxes:
                         out.append(NatRule(hook.table.name, family, self.tables[key][1].name,
                                            e.rule, _proj(boxes, PROTOCOL), _proj(boxes, DADDR),
                                            _proj(boxes, DPORT), _nat_target(v, family),
-                                           tuple(boxes)))
+                                           tuple(boxes), tuple(sure)))
         return tuple(out)
 
     def _walk(self, key, seen: Optional[set] = None):

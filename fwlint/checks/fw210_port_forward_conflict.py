@@ -51,7 +51,6 @@ from __future__ import annotations
 from typing import Iterator
 
 from ..findings import Problem, Related
-from ..analysis.space import space_and
 from ..model import PROTOCOL_NAMES
 
 CODE = "FW210"
@@ -71,25 +70,15 @@ def _overlap(a, b) -> tuple:
 
 
 def check(ctx) -> Iterator[Problem]:
-    by_port: dict[tuple[str, int, int], list] = {}
-    wide: list = []  # earlier rules over many ports or protocols: compared with every rule
-    reported: set[int] = set()
-    for later in ctx.analysis.nat_rules():
-        keys = _keys(later)
-        candidates = {id(e): e for e in wide}
-        if keys is None:
-            candidates.update((id(e), e) for rules in by_port.values() for e in rules)
-            wide.append(later)
-        else:
-            for key in keys:
-                candidates.update((id(e), e) for e in by_port.get(key, ()))
-                by_port.setdefault(key, []).append(later)
-        for earlier in sorted(candidates.values(), key=lambda e: e.rule.span):
-            if earlier.target == later.target or id(later.rule) in reported:
-                continue
-            if not space_and(earlier.boxes, later.boxes):
-                continue
-            reported.add(id(later.rule))
+    from ..analysis.space import BoxIndex, box_and
+
+    translated = BoxIndex()  # what the earlier rules certainly translate, by box
+    for position, later in enumerate(ctx.analysis.nat_rules()):
+        conflicts = {id(earlier): (order, earlier) for b in later.boxes
+                     for order, box, earlier in translated.query(b)
+                     if earlier.target != later.target and box_and(box, b) is not None}
+        if conflicts:
+            earlier = min(conflicts.values(), key=lambda item: item[0])[1]
             proto = _overlap(earlier.protocols, later.protocols)[0][0]
             port = _overlap(earlier.dports, later.dports)[0][0]
             yield Problem(
@@ -100,12 +89,5 @@ def check(ctx) -> Iterator[Problem]:
                         f"applies",
                 related=(Related(earlier.rule.span, f"forwards the same port to {earlier.target}"),),
                 key=f"{later.family}/{later.table}/{later.chain}/{later.rule.text}")
-
-
-def _keys(nat) -> list[tuple[str, int, int]] | None:
-    """(family, protocol, port) slots of a NAT rule; None when it spans too many."""
-    protocols = [p for lo, hi in nat.protocols for p in range(lo, hi + 1)]
-    ports = [p for lo, hi in nat.dports for p in range(lo, min(hi, lo + 256) + 1)]
-    if len(protocols) > 8 or len(ports) > 256:
-        return None
-    return [(nat.family, proto, port) for proto in protocols for port in ports]
+        for b in later.definite:
+            translated.add(b, (position, b, later))
