@@ -8,29 +8,32 @@ inner host behind it).
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Optional
 
 import pytest
 
 from netns import require_netns
 
-from .oracle import INNER4, Oracle, Probe
+from .oracle import INNER4, INNER6, Oracle, Probe
 
 pytestmark = pytest.mark.kernel
 
 SSH_PORTS = (21, 22, 23, 2221, 2222, 2223)
-SOURCE = "198.18.200.10"
+SOURCE = {"ip": "198.18.200.10", "ip6": "fd00:f0f0:200::10"}
+INNER = {"ip": INNER4, "ip6": f"[{INNER6}]"}
 
+# (iptables, nft) rule text; {inner} is the inner host ("[…]" for IPv6), {l3} "ip"/"ip6".
 _ACCEPT_2222 = ("-A INPUT -p tcp --dport 2222 -j ACCEPT", "tcp dport 2222 accept")
 _ACCEPT_22 = ("-A INPUT -p tcp --dport 22 -j ACCEPT", "tcp dport 22 accept")
 _ACCEPT_22_DNAT = ("-A INPUT -p tcp --dport 22 -m conntrack --ctstate DNAT -j ACCEPT",
                    "tcp dport 22 ct status dnat accept")
 _REDIRECT = ("-A PREROUTING -p tcp --dport 2222 -j REDIRECT --to-ports 22",
              "tcp dport 2222 redirect to :22")
-_DNAT_INNER = (f"-A PREROUTING -p tcp --dport 2222 -j DNAT --to-destination {INNER4}:22",
-               f"tcp dport 2222 dnat to {INNER4}:22")
-_FORWARD_INNER = (f"-A FORWARD -d {INNER4} -p tcp --dport 22 -m conntrack --ctstate DNAT "
-                  "-j ACCEPT", f"ip daddr {INNER4} tcp dport 22 ct status dnat accept")
+_DNAT_INNER = ("-A PREROUTING -p tcp --dport 2222 -j DNAT --to-destination {inner}:22",
+               "tcp dport 2222 dnat to {inner}:22")
+_FORWARD_INNER = ("-A FORWARD -d {bare} -p tcp --dport 22 -m conntrack --ctstate DNAT "
+                  "-j ACCEPT", "{l3} daddr {bare} tcp dport 22 ct status dnat accept")
 
 #: name -> (nat PREROUTING rules, filter INPUT rules, filter FORWARD rules, expected map
 #: wire port -> (host, port after NAT))
@@ -46,29 +49,38 @@ SCENARIOS = {
     "dnat-2222-to-inner-host": ((_DNAT_INNER,), (), (_FORWARD_INNER,),
                                 {2222: ("inner", 22)}),
 }
+FORMATS = {"ip": ("iptables-save", "nft"), "ip6": ("ip6tables-save", "nft")}
+CASES = [(name, family, format) for name in SCENARIOS for family in FORMATS
+         for format in FORMATS[family]]
 
 
-def render(name: str, format: str) -> str:
+def render(name: str, family: str, format: str) -> str:
     """The scenario's ruleset: input and forward default-deny, the listed rules."""
     nat, inputs, forwards, _expected = SCENARIOS[name]
-    pick = 0 if format == "iptables-save" else 1
+    pick = 1 if format == "nft" else 0
+    inner = INNER[family]
+    values = {"inner": inner, "bare": inner.strip("[]"), "l3": family}
+
+    def rules(group):
+        return [rule[pick].format(**values) for rule in group]
+
     if pick == 0:
         lines = []
         if nat:
-            lines += ["*nat", ":PREROUTING ACCEPT [0:0]", *(r[0] for r in nat), "COMMIT"]
+            lines += ["*nat", ":PREROUTING ACCEPT [0:0]", *rules(nat), "COMMIT"]
         lines += ["*filter", ":INPUT DROP [0:0]", ":FORWARD DROP [0:0]",
-                  *(r[0] for r in inputs), *(r[0] for r in forwards), "COMMIT"]
+                  *rules(inputs), *rules(forwards), "COMMIT"]
         return "\n".join(lines) + "\n"
     lines = []
     if nat:
-        lines += ["table ip nat {", "\tchain prerouting {",
+        lines += [f"table {family} nat {{", "\tchain prerouting {",
                   "\t\ttype nat hook prerouting priority dstnat; policy accept;",
-                  *(f"\t\t{r[1]}" for r in nat), "\t}", "}"]
-    lines += ["table ip filter {", "\tchain input {",
+                  *(f"\t\t{r}" for r in rules(nat)), "\t}", "}"]
+    lines += [f"table {family} filter {{", "\tchain input {",
               "\t\ttype filter hook input priority filter; policy drop;",
-              *(f"\t\t{r[1]}" for r in inputs), "\t}", "\tchain forward {",
+              *(f"\t\t{r}" for r in rules(inputs)), "\t}", "\tchain forward {",
               "\t\ttype filter hook forward priority filter; policy drop;",
-              *(f"\t\t{r[1]}" for r in forwards), "\t}", "}"]
+              *(f"\t\t{r}" for r in rules(forwards)), "\t}", "}"]
     return "\n".join(lines) + "\n"
 
 
@@ -80,7 +92,7 @@ def _internal_port(exposure, port: int) -> Optional[int]:
     return low if low == high else None
 
 
-def fwlint_map(text: str, format: str) -> dict[int, tuple[str, Optional[int]]]:
+def fwlint_map(text: str, family: str, format: str) -> dict[int, tuple[str, Optional[int]]]:
     """Wire port -> (host, port after NAT) for TCP from SOURCE, read off fwlint's exposure."""
     from fwlint.analysis import analyze
     from fwlint.parsing import parse_text
@@ -88,9 +100,9 @@ def fwlint_map(text: str, format: str) -> dict[int, tuple[str, Optional[int]]]:
     result = parse_text(text, f"scenario.{format}", format)
     assert not result.errors, result.errors
     reachable: dict[int, tuple[str, Optional[int]]] = {}
-    source = int.from_bytes(bytes(int(b) for b in SOURCE.split(".")), "big")
+    source = int(ipaddress.ip_address(SOURCE[family]))
     for exposure in analyze(result.ruleset).exposure():
-        if exposure.family != "ip" or exposure.protocol != 6:
+        if exposure.family != family or exposure.protocol != 6:
             continue
         if not any(low <= source <= high for low, high in exposure.sources):
             continue
@@ -102,10 +114,11 @@ def fwlint_map(text: str, format: str) -> dict[int, tuple[str, Optional[int]]]:
     return reachable
 
 
-def kernel_map(oracle: Oracle, text: str, format: str) -> dict[int, tuple[str, Optional[int]]]:
+def kernel_map(oracle: Oracle, text: str, family: str,
+               format: str) -> dict[int, tuple[str, Optional[int]]]:
     oracle.load(text, format)
-    probes = [Probe("ip", "tcp", SOURCE, oracle.address("eth0"), port, 40000 + port)
-              for port in SSH_PORTS]
+    probes = [Probe(family, "tcp", SOURCE[family], oracle.address("eth0", family), port,
+                    40000 + port) for port in SSH_PORTS]
     return {probe.dport: (arrival.host, arrival.dport)
             for probe, arrival in zip(probes, oracle.send(probes)) if arrival.arrived}
 
@@ -117,16 +130,16 @@ def router():
         yield kernel
 
 
-@pytest.mark.parametrize("format", ["iptables-save", "nft"])
-@pytest.mark.parametrize("name", list(SCENARIOS))
-def test_kernel_shows_the_expected_reachability(router: Oracle, name: str, format: str) -> None:
+@pytest.mark.parametrize("name,family,format", CASES)
+def test_kernel_shows_the_expected_reachability(router: Oracle, name: str, family: str,
+                                                format: str) -> None:
     expected = SCENARIOS[name][3]
-    assert kernel_map(router, render(name, format), format) == expected
+    assert kernel_map(router, render(name, family, format), family, format) == expected
 
 
-@pytest.mark.parametrize("format", ["iptables-save", "nft"])
-@pytest.mark.parametrize("name", list(SCENARIOS))
-def test_fwlint_exposure_matches_kernel(router: Oracle, name: str, format: str) -> None:
-    text = render(name, format)
-    kernel = kernel_map(router, text, format)
-    assert fwlint_map(text, format) == kernel, f"kernel reaches {kernel}\n{text}"
+@pytest.mark.parametrize("name,family,format", CASES)
+def test_fwlint_exposure_matches_kernel(router: Oracle, name: str, family: str,
+                                        format: str) -> None:
+    text = render(name, family, format)
+    kernel = kernel_map(router, text, family, format)
+    assert fwlint_map(text, family, format) == kernel, f"kernel reaches {kernel}\n{text}"
