@@ -160,6 +160,9 @@ _CORE = {"-p": "-p", "--protocol": "-p", "-s": "-s", "--source": "-s", "--src": 
          "-v": "-v", "--verbose": "-v", "-n": "-n", "--numeric": "-n", "-x": "-x",
          "--exact": "-x", "--line-numbers": "--line-numbers", "-t": "-t", "--table": "-t"}
 _ATTACHED = frozenset("psdiojgmct")
+_CORE_MATCHES = frozenset({"-p", "-s", "-d", "-i", "-o", "-m", "-j", "-g"})
+#: extension option sets already validated (see _RuleParser._validate)
+_VALIDATED: set[tuple] = set()
 _HOSTNAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9-]+)*\.?$")
 _COUNTERS_RE = re.compile(r"^\[(\d+):(\d+)\]$")
 
@@ -509,32 +512,8 @@ class _RuleParser:
 
     def _core(self, core: str, name: str, inline: Optional[str], negated: bool, first: Word,
               i: int) -> int:
-        if core in ("-f", "-4", "-6", "-v", "-n", "-x", "--line-numbers"):
-            if core == "-f":
-                self.matches.append(OpaqueMatch("fragment", (), negated,
-                                                _span(self.path, first, self.words[i])))
-            elif core == "-6" and self.family == 4 or core == "-4" and self.family == 6:
-                raise _OtherFamily()
-            return i + 1
-        if core == "-w":
-            nxt = i + 1
-            if nxt < len(self.words) and self.words[nxt].text.isdigit():
-                nxt += 1
-            return nxt
-        if core == "-c":
-            args, last, nxt = self._args(1, inline, i, name)
-            if "," in args[0]:
-                packets, _, byte_count = args[0].partition(",")
-            else:
-                args2, last, nxt = self._args(1, None, nxt - 1, name)
-                packets, byte_count = args[0], args2[0]
-            if not (packets.isdigit() and byte_count.isdigit()):
-                raise _Error(last, f"invalid counters {packets!r},{byte_count!r}",
-                             ("PACKETS,BYTES",))
-            self.counters = (int(packets), int(byte_count))
-            return nxt
-        if core == "-t":
-            raise _Error(self.words[i], "-t must come before the command")
+        if core not in _CORE_MATCHES:
+            return self._core_special(core, name, inline, negated, first, i)
         args, last, nxt = self._args(1, inline, i, name)
         value = args[0]
         if core == "-p":
@@ -582,6 +561,35 @@ class _RuleParser:
                 ext = targets().get(value)
                 self.target = _Instance(ext, value, first, last)
         return nxt
+
+    def _core_special(self, core: str, name: str, inline: Optional[str], negated: bool,
+                      first: Word, i: int) -> int:
+        """Core options that are neither matches nor targets (-f, -c, -w, -4/-6, -t)."""
+        if core in ("-f", "-4", "-6", "-v", "-n", "-x", "--line-numbers"):
+            if core == "-f":
+                self.matches.append(OpaqueMatch("fragment", (), negated,
+                                                _span(self.path, first, self.words[i])))
+            elif core == "-6" and self.family == 4 or core == "-4" and self.family == 6:
+                raise _OtherFamily()
+            return i + 1
+        if core in ("-w", "-W"):
+            nxt = i + 1
+            if nxt < len(self.words) and self.words[nxt].text.isdigit():
+                nxt += 1
+            return nxt
+        if core == "-c":
+            args, last, nxt = self._args(1, inline, i, name)
+            if "," in args[0]:
+                packets, _, byte_count = args[0].partition(",")
+            else:
+                args2, last, nxt = self._args(1, None, nxt - 1, name)
+                packets, byte_count = args[0], args2[0]
+            if not (packets.isdigit() and byte_count.isdigit()):
+                raise _Error(last, f"invalid counters {packets!r},{byte_count!r}",
+                             ("PACKETS,BYTES",))
+            self.counters = (int(packets), int(byte_count))
+            return nxt
+        raise _Error(self.words[i], "-t must come before the command")
 
     def _address(self, field_name: str, value: str, negated: bool, span: Span, word: Word,
                  option: str):
@@ -713,6 +721,24 @@ class _RuleParser:
     # ---------------------------------------------------------------- validation + model
 
     def _validate(self, inst: _Instance, is_target: bool) -> None:
+        """Refuse what iptables refuses: missing or conflicting options, wrong protocol,
+        family, table or chain.  Rules repeat the same shapes, so what passed is kept."""
+        ext = inst.ext
+        given = inst.options
+        key = None
+        if ext.check is None:
+            key = (ext.name, tuple(given), ext.protocols and self.protocol,
+                   ext.family and self.family, ext.tables and self.table.name,
+                   ext.chains and self.chain)
+            if key in _VALIDATED:
+                return
+        self._check_extension(inst, is_target)
+        if key is not None:
+            if len(_VALIDATED) > 4096:
+                _VALIDATED.clear()
+            _VALIDATED.add(key)
+
+    def _check_extension(self, inst: _Instance, is_target: bool) -> None:
         ext = inst.ext
         given = inst.options
         kind = "target" if is_target else "match"

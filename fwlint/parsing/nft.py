@@ -270,6 +270,8 @@ class _TableState:
     sets: dict = field(default_factory=dict)
     handle: int = 0
     bindings: int = 0
+    #: (kind, name) of the stateful objects and flowtables declared so far
+    objects: set = field(default_factory=set)
 
     def next_handle(self) -> int:
         self.handle += 1
@@ -317,7 +319,7 @@ class _Builder:
                 elif child.data == "set":
                     self.set_block(table, child)
                 else:
-                    self.object_block(child)
+                    self.object_block(table, child)
             except _LineError as exc:
                 self.errors.append(exc.error)
 
@@ -343,7 +345,13 @@ class _Builder:
         lines = item.children[2].children
         self.define_set(table, name, kind == "map", lines, self.token_span(item.children[0]))
 
-    def object_block(self, item) -> None:
+    def object_block(self, table: _TableState, item) -> None:
+        """A stateful object or flowtable: checked for readable tokens, and its name kept so
+        that rules may refer to it (``counter name "c1"``)."""
+        words = [str(t) for t in item.children if getattr(t, "type", "") in ("WORD", "OBJECT",
+                                                                               "FLOWTABLE")]
+        table.objects.add((words[0], words[-1].strip('"')))
+        table.next_handle()
         for line in item.children[-1].children:
             self.tokens(line)
 
@@ -622,7 +630,7 @@ class _Builder:
             raise _LineError(self.problem_error(tok, f"unknown object {what!r}", toks[0].offset,
                                                 ("table", "chain", "rule", "set", "map",
                                                  "element"), what))
-        index = 1
+        index = 2 if what == "ct" else 1
         family = "ip"
         if index < len(toks) and toks[index].text in FAMILIES:
             family = toks[index].text
@@ -649,6 +657,8 @@ class _Builder:
         table = self.get_table(family, table_tok.text, span, verb not in ("delete", "flush")
                                and what == "chain", tok)
         if what in _OBJECT_KINDS or what == "flowtable":
+            if verb in ("add", "create") and index < len(toks):
+                table.objects.add((what, toks[index].text.strip('"')))
             return
         if index >= len(toks):
             raise _LineError(self.problem_error(tok, "expected a chain name", len(str(tok))))
@@ -765,7 +775,8 @@ class _Builder:
         from .nft_rule import RuleContext, RuleProblem, RuleReader
         text = str(tok)
         context = RuleContext(table.family, chain.type, chain.hook, table.sets,
-                              lambda start, end: self.offset_span(tok, start, end))
+                              lambda start, end: self.offset_span(tok, start, end),
+                              table.objects)
         try:
             parts = RuleReader(toks, context, text).read()
         except RuleProblem as exc:

@@ -90,6 +90,8 @@ class RuleContext:
     hook: Optional[str] = None
     sets: dict[str, NamedSet] = field(default_factory=dict)
     span_of: Callable[[int, int], object] = lambda start, end: None
+    #: (kind, name) of the table's stateful objects, None when unknown
+    objects: Optional[set] = None
 
 
 @dataclass
@@ -468,7 +470,7 @@ class RuleReader:
         options = []
         if self.word() == "name":
             self.take()
-            options.append(("name", self.read_object_name()))
+            options.append(("name", self.read_object_name("counter")))
         while self.word() in ("packets", "bytes"):
             self.take()
             V.parse_int(self.take_value_word("a number"), 64)
@@ -521,7 +523,7 @@ class RuleReader:
         self.take()
         if self.word() == "name":
             self.take()
-            self.add_rate_match("limit", start, (("name", self.read_object_name()),))
+            self.add_rate_match("limit", start, (("name", self.read_object_name("limit")),))
             return
         self.expect("rate")
         words = []
@@ -543,7 +545,7 @@ class RuleReader:
         self.take()
         if self.word() == "name":
             self.take()
-            self.add_rate_match("quota", start, (("name", self.read_object_name()),))
+            self.add_rate_match("quota", start, (("name", self.read_object_name("quota")),))
             return
         words = []
         while self.peek() is not None and self.peek().kind == "w" and (
@@ -552,13 +554,16 @@ class RuleReader:
             words.append(self.take().text)
         self.add_rate_match("quota", start, (("quota", " ".join(words)),))
 
-    def read_object_name(self) -> str:
-        """``counter name "c1"`` or ``counter name ip saddr map { … }``."""
+    def read_object_name(self, kind: str) -> str:
+        """``counter name "c1"`` (which must exist) or ``counter name ip saddr map { … }``."""
         start = self.pos
         if self.word() in _EXPR_HEADS:
             self.read_set_value()
         else:
-            self.take_value_word("a name")
+            name = self.take_value_word("a name")
+            if self.ctx.objects is not None and (kind, name) not in self.ctx.objects:
+                raise RuleProblem(f"no {kind} named {name!r} in this table",
+                                  self.toks[start].offset, found=name)
         return self.text[self.toks[start].offset:self.end_of(self.pos)].strip('"')
 
     def read_notrack(self) -> None:

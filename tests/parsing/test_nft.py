@@ -230,3 +230,14 @@ def test_fast_ipv4_reading_agrees_with_ipaddress(text):
 @pytest.mark.parametrize("text", ["256.0.0.1", "010.0.0.1", "1.2.3.4/33"])
 def test_bad_ipv4_addresses_are_errors(text):
     assert parse_nft(_chain(f"ip saddr {text} accept"), "t.nft").errors
+
+
+def test_named_objects_must_exist_before_a_rule_uses_them():
+    text = ("table ip t {\n counter seen { }\n quota q { 25 mbytes }\n chain c {\n"
+            '  counter name "seen" accept\n  quota name "q" drop\n  counter name "unseen"\n }\n}\n')
+    result = parse_nft(text, "t.nft")
+    (error,) = result.errors
+    assert error.span.line == 7 and "unseen" in error.message
+    counted, limited = [r for _t, _c, r in result.ruleset.iter_rules()]
+    assert counted.statements[0].kind == "counter"
+    assert limited.matches[0].module == "quota"

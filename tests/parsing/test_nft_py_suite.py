@@ -2,7 +2,7 @@
 
 A .t file declares chains (``:input;type filter hook input priority 0``), tables
 (``*inet;test-inet;input``), sets (``!set1 type ipv4_addr;ok``) and elements
-(``?set1 10.0.0.1;ok``), then one rule per line ending in ``;ok`` or ``;fail``; a line
+(``?set1 10.0.0.1;ok``) and stateful objects (``%cnt1 type counter;ok``), then one rule per line ending in ``;ok`` or ``;fail``; a line
 starting with ``-`` is a test nftables itself has switched off.  Each rule is
 placed in every chain of every table declared above it, with the sets declared so far; an
 ``;ok`` rule must parse in all of them, a ``;fail`` rule must give a ParseError in all of
@@ -28,7 +28,7 @@ class _Case:
     rule: str
     expect_ok: bool
     places: list  # [(family, table, chain name, chain declaration)]
-    sets: list = field(default_factory=list)  # set/map blocks declared so far
+    sets: list = field(default_factory=list)  # set, map and object blocks declared so far
 
 
 def _set_block(spec: str) -> str:
@@ -37,6 +37,17 @@ def _set_block(spec: str) -> str:
     for key in (" flags ", " timeout ", " size ", " policy "):
         rest = rest.replace(key, ";" + key)
     return f"{kind} {name} {{ {rest}; }}"
+
+
+def _object_block(spec: str) -> str:
+    """``cnt1 type counter`` -> ``counter cnt1 { }``; ``h type ct helper { … }`` too."""
+    name, _, rest = spec.partition(" type ")
+    kind_words = rest.split()
+    kind = " ".join(kind_words[:2]) if kind_words[0] == "ct" else kind_words[0]
+    body = rest[len(kind):].strip()
+    if not body.startswith("{"):
+        body = "{ " + body + " }"
+    return f"{kind} {name} {body}"
 
 
 def _cases() -> list[_Case]:
@@ -70,7 +81,12 @@ def _cases() -> list[_Case]:
                         for family, table, _names in tables:
                             sets.setdefault(f"{family} {table}", []).append(_set_block(body[1:]))
                     continue
-                if line[0] in "?%":
+                if line.startswith("%"):
+                    if outcome == "ok":
+                        for family, table, _names in tables:
+                            sets.setdefault(f"{family} {table}", []).append(_object_block(body[1:]))
+                    continue
+                if line.startswith("?"):
                     continue
                 if outcome not in ("ok", "fail"):
                     continue
