@@ -8,15 +8,14 @@ over the whole space intersected with what that call site sends in, so the call 
 a user chain never need separate work; flattening a base chain (for verdicts and exposure)
 intersects along the call path.
 
-Two views of unknown matches (OpaqueMatch, unresolved sets):
-
-- mode "P" (possible): a rule's own match is its over-approximation, and earlier rules take
-  away only what they certainly take (their under-approximation);
-- mode "D" (definite): own match under-approximated, earlier rules take away all they may.
-
-A region empty in mode P is certainly never reached (definite shadowing).  A packet in a
-mode-D region certainly gets that rule's verdict.  Chains without unknown matches (also
-transitively through jumps) have equal views and are computed once.
+Unknown matches (OpaqueMatch, unresolved sets, nft ``limit`` before a verdict) in two views:
+a rule's own match is over-approximated (the unknown match may be true), while earlier rules
+take away only what they certainly take (a rule with an unknown match takes nothing, a jump
+only what a chain without unknown matches surely ends).  So an empty region means the rule
+is certainly never reached (definite shadowing), and a packet in a region may get that
+rule's verdict.  Whether it certainly does is answered by ``Decision.doubts``: the unknown
+matches on its path and those of earlier rules that overlap it (each chain keeps them in a
+second index, ``ChainView.maybe``); none means definite.
 """
 
 from __future__ import annotations
@@ -64,14 +63,16 @@ class Entry:
 
 @dataclass(eq=False)
 class Piece:
-    """A box an earlier rule takes away from the rules after it."""
+    """A box an earlier rule takes away from the rules after it (or, in ``maybe``, may take
+    away, because of the unknown matches ``reasons``)."""
 
     box: Box
     entry: Entry
+    reasons: tuple[str, ...] = ()
 
 
 class ChainView:
-    """One chain evaluated in one mode.
+    """One chain, evaluated once over the whole packet space of its family.
 
     A rule's region (its match minus what earlier rules take) is kept as the match plus the
     earlier pieces that intersect it (``hits``), and made explicit only on demand: a wide
@@ -79,11 +80,12 @@ class ChainView:
     """
 
     def __init__(self, own: list[tuple[Box, ...]], hits: list[list[Piece]], covers: BoxIndex,
-                 terminated: list[Box]) -> None:
+                 terminated: list[Box], maybe: Optional[BoxIndex] = None) -> None:
         self.own = own
         self.hits = hits
         self.covers = covers
         self.terminated = terminated
+        self.maybe = maybe if maybe is not None else BoxIndex()  # rules that may take packets
         self._regions: dict[int, list[Box]] = {}
 
     def region(self, i: int) -> list[Box]:
@@ -166,8 +168,21 @@ class Decision:
     minus: Minus
     path: tuple[Rule, ...]
     entry: Entry
-    unknown: tuple[str, ...] = ()
+    steps: tuple[tuple[ChainView, Entry], ...] = ()
     _space: Optional[list[Box]] = field(default=None, repr=False)
+
+    def doubts(self, boxes: Optional[Iterable[Box]] = None) -> tuple[str, ...]:
+        """The unknown matches that may change this decision for ``boxes`` (default: all of
+        it): on the path itself, or in earlier rules that overlap it.  () means definite."""
+        boxes = list(self.positive if boxes is None else boxes)
+        out: list[str] = []
+        for view, entry in self.steps:
+            out.extend(entry.comp.unknown)
+            for b in boxes:
+                for piece in view.maybe.query(b):
+                    if piece.entry.index < entry.index and box_and(piece.box, b) is not None:
+                        out.extend(piece.reasons)
+        return tuple(dict.fromkeys(out))
 
     @property
     def key(self) -> tuple[int, ...]:
@@ -206,11 +221,12 @@ class Evaluation:
             for chain in table.chains:
                 self.tables.setdefault((t_index, chain.name), (table, chain))
         self._entries: dict[tuple[int, str], list[Entry]] = {}
-        self._views: dict[tuple[tuple[int, str], str], ChainView] = {}
+        self._views: dict[tuple[int, str], ChainView] = {}
+        self._unknowns: dict[tuple[int, str], tuple[str, ...]] = {}
         self._pure: dict[tuple[int, str], bool] = {}
         self._stack: set[tuple[int, str]] = set()
-        self._decisions: dict[tuple[tuple[int, str], str], list[Decision]] = {}
-        self._decision_index: dict[tuple[tuple[int, str], str], BoxIndex] = {}
+        self._decisions: dict[tuple[int, str], list[Decision]] = {}
+        self._decision_index: dict[tuple[int, str], BoxIndex] = {}
         self._effects: dict[tuple[int, str], frozenset] = {}
         self._hooks: dict[tuple, list[_Hook]] = {}
         self._exposure: Optional[tuple[Exposure, ...]] = None
@@ -253,35 +269,44 @@ class Evaluation:
             self._pure[key] = result
         return self._pure[key]
 
-    def view(self, key: tuple[int, str], mode: str = "P") -> ChainView:
-        if mode == "D" and self.pure(key):
-            mode = "P"
-        memo = (key, mode)
-        if memo in self._views:
-            return self._views[memo]
+    def view(self, key: tuple[int, str]) -> ChainView:
+        if key in self._views:
+            return self._views[key]
         if key in self._stack:
             return NO_VIEW  # a jump cycle: not followed (FW204 reports it)
         self._stack.add(key)
         try:
-            result = self._evaluate(key, mode)
+            result = self._evaluate(key)
         finally:
             self._stack.discard(key)
-        self._views[memo] = result
+        self._views[key] = result
         return result
 
-    def _evaluate(self, key: tuple[int, str], mode: str) -> ChainView:
-        other = "D" if mode == "P" else "P"
+    def unknowns(self, key: tuple[int, str]) -> tuple[str, ...]:
+        """The unknown matches of a chain and of the chains it calls."""
+        if key not in self._unknowns:
+            self._unknowns[key] = ()
+            out: list[str] = []
+            for e in self.entries(key):
+                out.extend(e.comp.unknown)
+                if e.target is not None:
+                    out.extend(self.unknowns(e.target))
+            self._unknowns[key] = tuple(dict.fromkeys(out))
+        return self._unknowns[key]
+
+    def _evaluate(self, key: tuple[int, str]) -> ChainView:
         entries = self.entries(key)
         index = BoxIndex()
+        maybe = BoxIndex()
         owns: list[tuple[Box, ...]] = []
         hits_all: list[list[Piece]] = []
         terminated: list[Box] = []
-        view = ChainView(owns, hits_all, index, terminated)
+        view = ChainView(owns, hits_all, index, terminated, maybe)
         # without RETURN or goto, a packet matching a terminal rule ends in this chain (here
         # or earlier), so what the chain ends is the union of matches: no subtraction needed
         exits = any(e.kind in ("return", "goto") for e in entries)
         for e in entries:
-            own = e.comp.boxes if (mode == "P" or e.comp.pure) else ()
+            own = e.comp.boxes
             hits: list[Piece] = []
             if own and len(index):
                 found: dict[int, Piece] = {}
@@ -293,25 +318,28 @@ class Evaluation:
             owns.append(own)
             hits_all.append(hits)
             i = len(owns) - 1
-            takes = e.comp.boxes if (mode == "D" or e.comp.pure) else ()
             covers: list[Box] = []
-            if e.kind in ("term", "return"):
-                covers = list(takes)
+            doubts: tuple[str, ...] = e.comp.unknown
+            if e.kind in ("term", "return", "goto"):
+                if e.comp.pure:
+                    covers = list(own)
                 if e.kind == "term" and own:
                     terminated.extend(view.region(i) if exits else own)
-            elif e.kind == "goto":
-                covers = list(takes)
-                if own:
-                    terminated.extend(space_and(view.region(i),
-                                                self.view(e.target, mode).terminated))
+                elif e.kind == "goto" and own:
+                    terminated.extend(space_and(view.region(i), self.view(e.target).terminated))
             elif e.kind == "jump":
-                if takes:
-                    covers = space_and(takes, self.view(e.target, other).terminated)
+                called = self.view(e.target).terminated
+                if e.comp.pure and self.pure(e.target):
+                    covers = space_and(own, called)
+                else:
+                    doubts = tuple(dict.fromkeys(doubts + self.unknowns(e.target)))
                 if own:
-                    terminated.extend(space_and(view.region(i) if exits else own,
-                                                self.view(e.target, mode).terminated))
+                    terminated.extend(space_and(view.region(i) if exits else own, called))
             for c in covers:
                 index.add(c, Piece(c, e))
+            if doubts and e.kind != "none":
+                for b in own:
+                    maybe.add(b, Piece(b, e, doubts))
         return view
 
     def effects(self, key: tuple[int, str]) -> frozenset:
@@ -341,7 +369,7 @@ class Evaluation:
         return tuple(out)
 
     def _chain_results(self, key, table: Table, chain: Chain) -> Iterable[RuleResult]:
-        view = self.view(key, "P")
+        view = self.view(key)
         entries = self.entries(key)
         later_index: Optional[BoxIndex] = None
         for e, hits in zip(entries, view.hits):
@@ -470,31 +498,31 @@ class Evaluation:
         out.sort(key=lambda x: (x[0], x[1]))
         return [h for _, _, h in out]
 
-    def decisions(self, key: tuple[int, str], mode: str = "P") -> list[Decision]:
+    def decisions(self, key: tuple[int, str]) -> list[Decision]:
         """The terminal decisions of a base chain, flattened through jumps and gotos."""
-        memo = (key, mode)
-        if memo not in self._decisions:
+        if key not in self._decisions:
             out: list[Decision] = []
-            self._flatten(key, mode, None, (), (), out, set())
-            self._decisions[memo] = out
+            self._flatten(key, None, (), (), out, set())
+            self._decisions[key] = out
             index = BoxIndex()
             for order, decision in enumerate(out):
                 for b in decision.positive:
                     index.add(b, (order, b, decision))
-            self._decision_index[memo] = index
-        return self._decisions[memo]
+            self._decision_index[key] = index
+        return self._decisions[key]
 
-    def decision_index(self, key: tuple[int, str], mode: str = "P") -> BoxIndex:
+    def decision_index(self, key: tuple[int, str]) -> BoxIndex:
         """The decisions of a base chain by (order, positive box, decision)."""
-        self.decisions(key, mode)
-        return self._decision_index[(key, mode)]
+        self.decisions(key)
+        return self._decision_index[key]
 
-    def _flatten(self, key, mode, positive: Optional[list[Box]], minus: Minus,
-                 path: tuple[Rule, ...], out: list[Decision], stack: set) -> None:
+    def _flatten(self, key, positive: Optional[list[Box]], minus: Minus,
+                 steps: tuple[tuple[ChainView, Entry], ...], out: list[Decision],
+                 stack: set) -> None:
         if key in stack:
             return
         stack.add(key)
-        view = self.view(key, mode)
+        view = self.view(key)
         for e, own, hits in zip(self.entries(key), view.own, view.hits):
             if not own or e.kind not in ("term", "jump", "goto"):
                 continue
@@ -502,17 +530,18 @@ class Evaluation:
             if not site:
                 continue
             site_minus = minus + ((view, e.index),) if hits else minus
+            site_steps = steps + ((view, e),)
             if e.kind == "term":
-                out.append(Decision(tuple(site), site_minus, path + (e.rule,), e,
-                                    e.comp.unknown))
+                out.append(Decision(tuple(site), site_minus,
+                                    tuple(x.rule for _, x in site_steps), e, site_steps))
             else:
-                self._flatten(e.target, mode, site, site_minus, path + (e.rule,), out, stack)
+                self._flatten(e.target, site, site_minus, site_steps, out, stack)
         stack.discard(key)
 
-    def _decide(self, key, mode: str, point: tuple[int, ...]) -> Optional[Decision]:
+    def _decide(self, key, point: tuple[int, ...]) -> Optional[Decision]:
         best = None
         point_box = tuple(((v, v),) for v in point)
-        for order, b, decision in self.decision_index(key, mode).query(point_box):
+        for order, b, decision in self.decision_index(key).query(point_box):
             if (best is None or order < best[0]) and box_contains(b, point) \
                     and decision.contains(point):
                 best = (order, decision)
@@ -573,13 +602,17 @@ class Evaluation:
         return self._outcome("accept", hook_name, point, packet, rules, certainty)
 
     def _decide_both(self, hook: _Hook, point: tuple[int, ...]) -> tuple[Optional[Decision], bool]:
-        possible = self._decide(hook.key, "P", point)
+        """The decision for a point, and whether it is certain."""
+        decision = self._decide(hook.key, point)
+        point_box = (tuple(((v, v),) for v in point),)
+        if decision is not None:
+            return decision, not decision.doubts(point_box)
         if self.pure(hook.key):
-            return possible, True
-        definite = self._decide(hook.key, "D", point)
-        same = (possible is None and definite is None) or (
-            possible is not None and definite is not None and possible.key == definite.key)
-        return possible, same
+            return None, True
+        for key, e in self._walk(hook.key):
+            if e.comp.unknown and any(box_contains(b, point) for b in e.comp.boxes):
+                return None, False
+        return None, True
 
     @staticmethod
     def _verdict_of(hook: _Hook, decision: Optional[Decision]) -> str:
@@ -606,12 +639,11 @@ class Evaluation:
             for hook in self.hooks(family, "prerouting", ("nat",)):
                 possible: dict[int, list[Box]] = {}
                 definite: dict[int, list[Box]] = {}
-                for d in self.decisions(hook.key, "P"):
+                for d in self.decisions(hook.key):
                     if d.entry.rule.verdict.kind in NAT_IN_KINDS:
                         possible.setdefault(id(d.entry), []).extend(d.positive)
-                for d in self.decisions(hook.key, "D"):
-                    if d.entry.rule.verdict.kind in NAT_IN_KINDS:
-                        definite.setdefault(id(d.entry), []).extend(d.space)
+                        if not d.doubts():
+                            definite.setdefault(id(d.entry), []).extend(d.space)
                 for key, e in self._walk(hook.key):
                     v = e.rule.verdict
                     if e.kind != "term" or v.kind not in NAT_IN_KINDS:

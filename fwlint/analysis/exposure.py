@@ -40,8 +40,8 @@ def compute_exposure(ev: "Evaluation") -> tuple[Exposure, ...]:
         for box, rules, certain, reasons in _accept_parts(ev, family, "input", [local_start]):
             for plain in _minus_dnat(box, dnats):
                 _add(classes, labels, "input", family, plain, plain, rules, (), certain, reasons)
-        for decision, certain_nat in dnats:
-            _expose_dnat(ev, family, start, decision, certain_nat, classes, labels)
+        for decision in dnats:
+            _expose_dnat(ev, family, start, decision, classes, labels)
     by_ports: dict[tuple, list] = {}
     for key, ports in classes.items():
         merged = key[:5] + (normalize(ports),) + key[6:]
@@ -57,22 +57,18 @@ def compute_exposure(ev: "Evaluation") -> tuple[Exposure, ...]:
     return tuple(out)
 
 
-def _dnat_decisions(ev: "Evaluation", family: str) -> list[tuple["Decision", bool]]:
-    out = []
+def _dnat_decisions(ev: "Evaluation", family: str) -> list["Decision"]:
     for hook in ev.hooks(family, "prerouting", ("nat",)):
-        definite = {d.key: d for d in ev.decisions(hook.key, "D")}
-        for d in ev.decisions(hook.key, "P"):
-            if d.entry.rule.verdict.kind in ("dnat", "redirect"):
-                other = definite.get(d.key)
-                out.append((d, other is not None and other.space == d.space))
-        break  # the first nat chain that translates wins; later ones are not consulted
-    return out
+        # the first nat chain that translates wins; later ones are not consulted
+        return [d for d in ev.decisions(hook.key)
+                if d.entry.rule.verdict.kind in ("dnat", "redirect")]
+    return []
 
 
-def _minus_dnat(box: Box, dnats: list[tuple["Decision", bool]]) -> list[Box]:
+def _minus_dnat(box: Box, dnats: list["Decision"]) -> list[Box]:
     """The packets of ``box`` that no DNAT translates, as far as the exposure shows them."""
     rest = [box]
-    for decision, _ in dnats:
+    for decision in dnats:
         for b in decision.space:
             if rest and not _keeps_projection(box, b, (DADDR,)) and box_and(box, b) is not None:
                 rest = space_sub_box(rest, b)
@@ -91,7 +87,7 @@ def _keeps_projection(box: Box, taken: Box, hidden: tuple[int, ...]) -> bool:
 
 
 def _expose_dnat(ev: "Evaluation", family: str, start: Box, decision: "Decision",
-                 certain_nat: bool, classes: dict, labels: tuple[str, ...]) -> None:
+                 classes: dict, labels: tuple[str, ...]) -> None:
     verdict = decision.entry.rule.verdict
     for original in decision.space:
         box = box_and(original, start)
@@ -121,8 +117,9 @@ def _expose_dnat(ev: "Evaluation", family: str, start: Box, decision: "Decision"
                     before = with_field(before, DADDR, box[DADDR])
                 if verdict.to_ports:
                     before = with_field(before, DPORT, box[DPORT])
+                doubts = decision.doubts([before])
                 _add(classes, labels, hook, family, before, accepted, rules, (decision.entry.rule,),
-                     certain and certain_nat, reasons + decision.unknown,
+                     certain and not doubts, reasons + doubts,
                      internal_ports=bool(verdict.to_ports), internal_addresses=new_addresses)
 
 
@@ -137,10 +134,8 @@ def _accept_parts(ev: "Evaluation", family: str, hook_name: str, space: list[Box
     for position, hook in enumerate(hooks):
         last = position == len(hooks) - 1
         hidden = () if translated else (DADDR,)
-        decisions = ev.decisions(hook.key, "P")
-        index = ev.decision_index(hook.key, "P")
+        index = ev.decision_index(hook.key)
         pure = ev.pure(hook.key)
-        definite = {} if pure else {d.key: d for d in ev.decisions(hook.key, "D")}
         policy_accept = (hook.chain.policy or "accept") == "accept"
         new_parts: list[Part] = []
         for box, rules, certain, reasons in parts:
@@ -163,46 +158,18 @@ def _accept_parts(ev: "Evaluation", family: str, hook_name: str, space: list[Box
                     rest = space_sub_box(rest, b)
                 if d.entry.rule.verdict.kind != "accept":
                     continue
-                sure = pure or _within(pieces, definite.get(d.key))
-                extra = () if sure else _chain_unknowns(ev, hook.key)
+                doubts = () if pure else d.doubts(pieces)
                 for p in pieces:
-                    new_parts.append((p, rules + (d.entry.rule,), certain and sure,
-                                      reasons + extra))
+                    new_parts.append((p, rules + (d.entry.rule,), certain and not doubts,
+                                      reasons + doubts))
                 if len(new_parts) > _MAX_PARTS:
                     break
             if policy_accept:
-                sure = pure
-                extra = () if sure else _chain_unknowns(ev, hook.key)
-                new_parts.extend((p, rules, certain and sure, reasons + extra) for p in rest)
+                doubts = () if pure else ev.unknowns(hook.key)
+                new_parts.extend((p, rules, certain and not doubts, reasons + doubts)
+                                 for p in rest)
         parts = new_parts[:_MAX_PARTS]
     return parts
-
-
-def _within(pieces: list[Box], definite: Optional["Decision"]) -> bool:
-    if definite is None:
-        return False
-    rest = list(pieces)
-    for b in definite.space:
-        rest = space_sub_box(rest, b)
-        if not rest:
-            return True
-    return not rest
-
-
-def _chain_unknowns(ev: "Evaluation", key) -> tuple[str, ...]:
-    out: list[str] = []
-    stack = [key]
-    seen = set()
-    while stack:
-        k = stack.pop()
-        if k in seen:
-            continue
-        seen.add(k)
-        for e in ev.entries(k):
-            out.extend(u for u in e.comp.unknown if u not in out)
-            if e.target is not None:
-                stack.append(e.target)
-    return tuple(out)
 
 
 def _add(classes: dict, labels: tuple[str, ...], hook: str, family: str, before: Box,
