@@ -9,8 +9,11 @@ the model at the end.
 Normalisations that make a file and its ``nft list ruleset`` listing equal models live
 here and in nft_rule.py: named priorities become numbers, counters' packet and byte counts
 are dropped, the implicit protocol dependencies (``meta l4proto tcp`` before ``tcp
-dport``) merge with explicit ones, set elements are sorted and printed canonically, and
-verdict maps become one rule per key in key order.
+dport``) merge with explicit ones, ``meta nfproto`` implied by ICMP/ICMPv6 is stated on
+both sides, base chains without a policy get nft's default ``accept``, set elements are
+sorted and printed canonically, unmodelled expressions keep a canonical text (decimal
+numbers, DSCP names as numbers, ``HH:MM`` times, sorted set elements), and verdict maps
+become one rule per key in key order.
 """
 
 from __future__ import annotations

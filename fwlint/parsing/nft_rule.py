@@ -7,7 +7,13 @@ are read by the type of the expression they are compared with (nft_exprs, nft_va
 A rule that holds a disjunction the model cannot say in one rule -- a verdict map
 (``tcp dport vmap { 22 : accept, 80 : drop }``) or an anonymous set of concatenations --
 becomes one model Rule per element, all sharing the rule's span and text, ordered by key:
-the keys are disjoint, so first-match order among them does not matter.
+the keys are disjoint, so first-match order among them does not matter (a ``*`` key comes
+last).  ``jump { … }`` becomes a chain named ``__chainN``.
+
+Meanings that are easy to get wrong, checked against the kernel: ``limit`` and ``quota``
+are matches (packets over the rate do not match), so they become OpaqueMatch like
+iptables' ``-m limit``; ``!=`` on a flag word (``ct status != dnat``, ``ct state != a,b``,
+``tcp flags != syn``) compares the whole word, while ``tcp flags syn`` tests one bit.
 """
 
 from __future__ import annotations
