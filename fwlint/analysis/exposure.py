@@ -145,17 +145,17 @@ def _accept_parts(ev: "Evaluation", family: str, hook_name: str, space: list[Box
             for order, b, d in found:
                 if not rest and not pure:
                     break
-                keep = (lambda x, y: _keeps_projection(x, y, hidden)) if last else None
-                if pure:  # decisions of a chain without unknown matches are disjoint
-                    pieces = subtract([box_and(box, b)], d.minus, keep)
-                else:
-                    pieces = subtract(space_and(rest, [b]), d.minus, keep)
+                exact = policy_accept or not pure  # the pieces are also taken from ``rest``
+                keep = (lambda x, y: _keeps_projection(x, y, hidden)) if last and not exact \
+                    else None
+                start = [box_and(box, b)] if pure else space_and(rest, [b])
+                pieces = subtract(start, d.minus, keep) if start else []
                 if not pieces:
                     continue
-                if policy_accept and not (last and _keeps_projection(box, b, hidden)):
-                    rest = space_sub_box(rest, b)
-                elif not pure:
-                    rest = space_sub_box(rest, b)
+                if exact and all(e.comp.pure for _, e in d.steps):  # else it only may take them
+                    for p in pieces:
+                        if not (pure and last and _keeps_projection(box, p, hidden)):
+                            rest = space_sub_box(rest, p)
                 if d.entry.rule.verdict.kind != "accept":
                     continue
                 doubts = () if pure else d.doubts(pieces)
