@@ -92,6 +92,15 @@ def _portr(args, family):
     return (parse_port_range(args[0]),)
 
 
+def _port_range_strict(args, family):
+    """A port range where an invalid one is an error (conntrack and ipvs ports: no check
+    reports them later)."""
+    ports = parse_port_range(args[0])
+    if not ports.valid:
+        raise ArgError(f"invalid port range {args[0]!r}: 0-65535, start not after end")
+    return (ports,)
+
+
 def _port(args, family):
     value = port_number(args[0])
     if value > 65535:
@@ -535,9 +544,9 @@ def canonical_args(kind: str, args: tuple[str, ...], value: Any, negated: bool
         bits = 128 if ":" in args[0] else 32
         prefix = bits - (last - first).bit_length()
         return (f"{args[0].split('/')[0]}/{prefix}",)
-    if kind in _FULL or kind == "portr":
-        low, high = value[0] if kind == "portr" else value
-        if (low, high) == (0, 65535 if kind == "portr" else _FULL[kind]) and not negated:
+    if kind in _FULL or kind in ("portr", "ctport"):
+        low, high = value if kind in _FULL else value[0]
+        if (low, high) == (0, _FULL.get(kind, 65535)) and not negated:
             return None
         return (str(low) if low == high else f"{low}:{high}",)
     if kind in ("port", "ctproto"):
@@ -556,7 +565,7 @@ PARSERS: dict[str, Callable[[list[str], int], Any]] = {
     "r32": _range(0xFFFFFFFF), "r64": _range(0xFFFFFFFFFFFFFFFF),
     "hitcount": _uint(255, 1), "ttlstep": _uint(255, 1), "osfttl": _uint(2),
     "osflog": _uint(2), "ect": _uint(3), "dscp": _uint(0x3F),
-    "port": _port, "portr": _portr, "ports": _ports, "tcpflags": _tcpflags,
+    "port": _port, "portr": _portr, "ctport": _port_range_strict, "ports": _ports, "tcpflags": _tcpflags,
     "addr": _addr, "netmap": _addr, "iprange": _iprange, "prefix": _prefix, "mac": _mac, "iface": _iface,
     "natto": _natto, "natports": _natports,
     "icmp4": _icmp(ICMP4_TYPES), "icmp6": _icmp(ICMP6_TYPES),

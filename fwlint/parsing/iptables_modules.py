@@ -130,8 +130,8 @@ _MATCH_SPECS = (
     _spec("icmp6", "icmpv6-type:icmp6", protocols=(ICMP6,), family=6),
     _spec("state", "state:states", required="state"),
     _spec("conntrack", "ctstate:ctstates ctproto:ctproto ctorigsrc:addr ctorigdst:addr "
-          "ctreplsrc:addr ctrepldst:addr ctorigsrcport:portr ctorigdstport:portr "
-          "ctreplsrcport:portr ctrepldstport:portr ctstatus:ctstatus ctexpire:r32 "
+          "ctreplsrc:addr ctrepldst:addr ctorigsrcport:ctport ctorigdstport:ctport "
+          "ctreplsrcport:ctport ctrepldstport:ctport ctstatus:ctstatus ctexpire:r32 "
           "ctdir:ctdir", required="ctstate|ctproto|ctorigsrc|ctorigdst|ctreplsrc|ctrepldst|"
           "ctorigsrcport|ctorigdstport|ctreplsrcport|ctrepldstport|ctstatus|ctexpire|ctdir"),
     _spec("mark", "mark:mark", required="mark"),
