@@ -49,15 +49,34 @@ _OBJECT_KINDS = ("counter", "quota", "limit", "ct", "synproxy", "secmark", "tunn
 
 
 def _parser():
-    """The Lark parser, built on first use and kept (building costs more than a small parse)."""
+    """The Lark parser, built on first use and kept (building costs more than a small parse).
+
+    Lark may keep the built tables in the user's cache directory (never inside the
+    installed package): that saves most of the build on the next run, which matters in a
+    pre-commit hook.  Lark checks the cached file against the grammar and its options."""
     global _PARSER
     if _PARSER is None:
         from lark import Lark
 
         from ..resources import grammar_path
         _PARSER = Lark(grammar_path("nft.lark").read_text(encoding="utf-8"), parser="lalr",
-                       lexer="contextual", propagate_positions=True, maybe_placeholders=False)
+                       lexer="contextual", propagate_positions=True, maybe_placeholders=False,
+                       cache=_cache_file())
     return _PARSER
+
+
+def _cache_file():
+    """``~/.cache/fwlint/nft-grammar.lark-cache`` when that directory is writable, else False."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "fwlint")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError:
+        return False
+    if not os.access(folder, os.W_OK):
+        return False
+    import lark
+    return os.path.join(folder, f"nft-grammar-lark{lark.__version__}.cache")
 
 
 def parse_nft(text: str, path: str, include_dirs: Sequence[str] = (),
@@ -290,6 +309,7 @@ class _Builder:
         self.errors = errors
         self.tables: dict[tuple[str, str], _TableState] = {}
         self.defines: dict[str, list] = {}
+        self.expanded = 0  # tokens variables have added so far (bounded by limits)
 
     # ------------------------------------------------------------------ walking
 
@@ -402,12 +422,22 @@ class _Builder:
         return self.expand(toks, tok) if expand else toks
 
     def expand(self, toks: list, tok) -> list:
-        from .nft_rule import RuleProblem, expand_defines
+        from .nft_rule import ExpansionLimit, RuleProblem, expand_defines
+        budget = self.source.limits.max_expanded_tokens - self.expanded
         try:
-            return expand_defines(toks, self.defines)
+            out = expand_defines(toks, self.defines, budget)
+        except ExpansionLimit as exc:
+            span = self.offset_span(tok, exc.offset, exc.offset + len(exc.found))
+            raise _LineError(limit_error(
+                span, "max-expanded-tokens",
+                f"{exc.found}: variables expand to more than "
+                f"{self.source.limits.max_expanded_tokens} tokens in this file: line not read",
+                str(tok))) from None
         except RuleProblem as exc:
             raise _LineError(self.problem_error(tok, str(exc), exc.offset, exc.expected,
                                                 exc.found)) from None
+        self.expanded += len(out) - len(toks)
+        return out
 
     def offset_span(self, tok, start: int, end: int) -> Span:
         text = str(tok)
