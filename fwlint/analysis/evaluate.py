@@ -170,11 +170,18 @@ class Decision:
     entry: Entry
     steps: tuple[tuple[ChainView, Entry], ...] = ()
     _space: Optional[list[Box]] = field(default=None, repr=False)
+    _doubts: Optional[tuple[str, ...]] = field(default=None, repr=False)
 
     def doubts(self, boxes: Optional[Iterable[Box]] = None) -> tuple[str, ...]:
         """The unknown matches that may change this decision for ``boxes`` (default: all of
         it): on the path itself, or in earlier rules that overlap it.  () means definite."""
-        boxes = list(self.positive if boxes is None else boxes)
+        if boxes is None:
+            if self._doubts is None:
+                self._doubts = self._find_doubts(self.positive)
+            return self._doubts
+        return self._find_doubts(list(boxes))
+
+    def _find_doubts(self, boxes: list[Box]) -> tuple[str, ...]:
         out: list[str] = []
         for view, entry in self.steps:
             out.extend(entry.comp.unknown)

@@ -117,7 +117,7 @@ def _expose_dnat(ev: "Evaluation", family: str, start: Box, decision: "Decision"
                     before = with_field(before, DADDR, box[DADDR])
                 if verdict.to_ports:
                     before = with_field(before, DPORT, box[DPORT])
-                doubts = decision.doubts([before])
+                doubts = decision.doubts()
                 _add(classes, labels, hook, family, before, accepted, rules, (decision.entry.rule,),
                      certain and not doubts, reasons + doubts,
                      internal_ports=bool(verdict.to_ports), internal_addresses=new_addresses)
