@@ -37,6 +37,8 @@ class Limits:
     max_include_depth: int = DEFAULTS["max-include-depth"]
     max_includes: int = DEFAULTS["max-includes"]
     max_jump_depth: int = DEFAULTS["max-jump-depth"]
+    #: tokens nft variables may add to one file (not an option: real files stay far below)
+    max_expanded_tokens: int = 1_000_000
 
     @classmethod
     def from_options(cls, options: Optional[Mapping[str, int]]) -> "Limits":

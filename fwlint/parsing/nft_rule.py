@@ -54,6 +54,10 @@ class RuleProblem(Exception):
         self.found = found
 
 
+class ExpansionLimit(RuleProblem):
+    """Variables expand to more tokens than the file's budget (a "billion laughs" of defines)."""
+
+
 def tokenize(text: str) -> list[Tok]:
     """Split rule text into words, strings and punctuation."""
     toks = []
@@ -68,16 +72,24 @@ def tokenize(text: str) -> list[Tok]:
     return toks
 
 
-def expand_defines(toks: list[Tok], defines: dict[str, list[Tok]]) -> list[Tok]:
-    """Replace ``$name`` by the define's tokens (defines are stored already expanded)."""
+def expand_defines(toks: list[Tok], defines: dict[str, list[Tok]],
+                   budget: Optional[int] = None) -> list[Tok]:
+    """Replace ``$name`` by the define's tokens (defines are stored already expanded);
+    ``budget`` bounds how many tokens the expansion adds, since each define may double
+    the one before."""
     if not any(t.kind == "w" and "$" in t.text for t in toks):
         return toks
     out: list[Tok] = []
+    grown = 0
     for tok in toks:
         if tok.kind == "w" and tok.text.startswith("$"):
             name = tok.text[1:]
             if name not in defines:
                 raise RuleProblem(f"undefined variable ${name}", tok.offset, found=tok.text)
+            grown += len(defines[name]) - 1
+            if budget is not None and grown > budget:
+                raise ExpansionLimit("variables expand past the budget", tok.offset,
+                                     found=tok.text)
             out.extend(Tok(t.kind, t.text, tok.offset) for t in defines[name])
         elif tok.kind == "w" and "$" in tok.text:
             raise RuleProblem(f"cannot read {tok.text!r}: a variable inside a word",

@@ -238,6 +238,19 @@ def test_define_that_refers_to_itself(tmp_path):
     assert 1 in [f.line for f in run.of("FW001")]
 
 
+def test_defines_that_double_forty_times(tmp_path):
+    """A "billion laughs" of nft variables: each define twice the one before."""
+    defines = "define a0 = 22\n" + "".join(f"define a{i} = {{ $a{i - 1}, $a{i - 1} }}\n"
+                                           for i in range(1, 40))
+    text = defines + NFT.replace("tcp dport 22", "tcp dport $a39")
+    run = check(str(write(tmp_path / "laughs.nft", text)), measure=True)
+    limit = run.of("FW010")
+    assert len(limit) == 1 and "variables" in limit[0].message
+    line = text.split("\n")[limit[0].line - 1]
+    assert line[limit[0].column - 1:].startswith(limit[0].message.split(":")[0])
+    assert max_rss_kib(run) < 400 * 1024
+
+
 @pytest.mark.parametrize("fmt", ["nft", "iptables-save"])
 def test_jump_cycle_across_a_thousand_chains(tmp_path, fmt):
     count = 1000
