@@ -193,7 +193,6 @@ class _Builder:
         self.errors: list[ParseError] = []
         self.tables: dict[tuple[str, str], _TableState] = {}
         self.lines: list[str] = []
-        self.skipped = 0
 
     # ---------------------------------------------------------------- errors
 
@@ -310,7 +309,6 @@ class _Builder:
                          "expected a command (-A, -I, -D, -R, -N, -X, -F, -P, -E)",
                          ("-A", "-I", "-D", "-N", "-P"))
         cmd = _COMMANDS[words[index].text]
-        rest = words[start:index] + words[index + 1:]
         if cmd in ("-L", "-S", "-C"):
             return
         if cmd in ("-N", "-X", "-F", "-Z", "-P", "-E"):
@@ -1251,9 +1249,12 @@ def parse_iptables_script(text: str, path: str = "<stdin>") -> ParseResult:
         family = 6 if match.group(1) == "ip6tables" else 4
         args = []
         for word in words[index + 1:]:
-            if word.raw in _SHELL_OPERATORS or word.raw.startswith((">", "2>", "&>", "|")) \
-                    or word.raw.endswith(";") and word.raw == ";":
+            if word.raw in _SHELL_OPERATORS or word.raw.startswith((">", "2>", "&>", "|", "&")):
                 break
+            ends_command = word.raw.endswith(";") and not word.raw.endswith("\\;")
+            if ends_command:  # "-j ACCEPT; echo done"
+                word = Word(word.text[:-1], word.raw[:-1], word.line, word.column,
+                            word.end_column - 1)
             if "$" in word.text and word.raw[:1] != "'":
                 substituted = _VAR_RE.sub(lambda m: variables.get(m.group(1), m.group(0)),
                                           word.text)
@@ -1264,7 +1265,10 @@ def parse_iptables_script(text: str, path: str = "<stdin>") -> ParseResult:
                     args = None
                     break
                 word = Word(substituted, word.raw, word.line, word.column, word.end_column)
-            args.append(word)
+            if word.raw:
+                args.append(word)
+            if ends_command:
+                break
         if args is None:
             continue
         if not args:

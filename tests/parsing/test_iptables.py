@@ -271,8 +271,11 @@ def test_shell_script_forms():
 
 
 def test_script_rule_equals_save_rule():
-    script = parse_iptables_script("iptables -A INPUT -p tcp --dport 22 -j ACCEPT\n", "s")
-    assert rules(script) == [one_rule("-p tcp -m tcp --dport 22 -j ACCEPT")]
+    script = parse_iptables_script("iptables -A INPUT -p tcp --dport 22 -j ACCEPT\n"
+                                   "iptables -A INPUT -p tcp --dport 22 -j ACCEPT; echo ok\n"
+                                   "iptables -A INPUT -p tcp --dport 22 -j ACCEPT >/dev/null\n",
+                                   "s")
+    assert rules(script) == [one_rule("-p tcp -m tcp --dport 22 -j ACCEPT")] * 3
 
 
 def test_script_unresolved_variable_is_an_error():
