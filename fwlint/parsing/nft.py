@@ -380,6 +380,8 @@ class _Builder:
 
     def table_line(self, table: _TableState, tok) -> None:
         toks = self.tokens(tok)
+        if not toks:  # only a line continuation
+            return
         first = toks[0].text
         if first in ("flags", "comment"):
             return
@@ -392,6 +394,8 @@ class _Builder:
 
     def top_line(self, tok) -> None:
         toks = self.tokens(tok, expand=False)
+        if not toks:  # only a line continuation
+            return
         first = toks[0].text
         if first in ("define", "redefine", "undefine"):
             self.define(toks, tok)
