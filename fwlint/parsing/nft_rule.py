@@ -167,7 +167,7 @@ _SET_TYPES = {"ipv4_addr": "ipv4_addr", "ipv6_addr": "ipv6_addr",
               "inet_service": "inet_service", "inet_proto": "inet_proto",
               "ether_addr": "ether_addr", "mark": "mark", "ifname": "ifname"}
 _GLUED_VERDICT = re.compile(r"^(.+):(accept|drop|continue|return)$")
-_RATE_WORD = re.compile(r"^(\d+|/|/\w+|(packets|bytes|kbytes|mbytes|gbytes)(/\w+)?|\d+/\w+)$")
+_RATE_WORD = re.compile(r"^(\d+|/|second|minute|hour|day|week|/\w+|(packets|bytes|kbytes|mbytes)(/\w+)?|\d+/\w+)$")
 _EXPR_HEADS = frozenset(PAYLOAD) | META_UNQUALIFIED | RAW_BASES | frozenset(
     {"meta", "ct", "fib", "rt", "socket", "osf", "ipsec", "numgen", "jhash", "symhash",
      "exthdr", "tunnel"})
@@ -440,12 +440,10 @@ class RuleReader:
 
     def family_now(self) -> Optional[str]:
         """The address family this rule is limited to so far (None: either)."""
-        if self.ctx.family in ("ip", "ip6"):
-            return self.ctx.family
         for match in self.parts.matches:
             if isinstance(match, FamilyMatch) and not match.negated:
                 return match.family
-        return None
+        return self.ctx.family if self.ctx.family in ("ip", "ip6") else None
 
     def l4_now(self) -> frozenset:
         """Layer-4 protocols this rule is limited to so far (empty: any)."""
@@ -1405,7 +1403,7 @@ class RuleReader:
                 return [TcpFlagsMatch(mask, flags, negated, span)]
             return None
         if fld.name == "mark" and fld.header in ("meta", "ct") and len(words) == 1 \
-                and "-" not in words[0]:
+                and "-" not in words[0] and "/" not in words[0]:
             return [MarkMatch(V.parse_int(words[0], 32), 0xFFFFFFFF, negated,
                               fld.header == "ct", span)]
         for w in words:
