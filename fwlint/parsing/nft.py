@@ -351,6 +351,8 @@ class _Builder:
         chain = self.get_chain(table, str(name_tok), self.token_span(item.children[0]),
                                create=True)
         for tok in item.children[2].children:
+            if not tok.replace("\\", " ").strip():  # only a line continuation
+                continue
             try:
                 first = tok.split(None, 1)[0]
                 if first in ("type", "policy", "comment", "devices", "device", "flags"):
@@ -620,6 +622,8 @@ class _Builder:
             table.next_handle()
         for tok in lines:
             toks = self.tokens(tok)
+            if not toks:  # only a line continuation
+                continue
             first = toks[0].text
             if first in ("type", "typeof"):
                 text = str(tok).split(None, 1)[1] if len(toks) > 1 else ""
