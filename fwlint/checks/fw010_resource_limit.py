@@ -3,8 +3,10 @@
 Reports input that fwlint did not read or follow completely because it went past a
 resource limit: a file larger than `max-file-bytes`, nft includes nested deeper than
 `max-include-depth` or more than `max-includes` of them, an include that points outside
-the repository (or the folders given with `-I`), or jumps between chains nested deeper
-than `max-jump-depth` (then the analysis and policy checks are skipped for the file).
+the repository (or the folders given with `-I`), nft variables that expand to more than
+a million tokens in one file (defines that double each other), or jumps between chains
+nested deeper than `max-jump-depth` (then the analysis and policy checks are skipped for
+the file).
 
 ## Why is this bad
 A linter that silently skips what it could not read makes "no findings" mean less than

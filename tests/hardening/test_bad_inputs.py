@@ -271,6 +271,20 @@ def test_jump_cycle_across_a_thousand_chains(tmp_path, fmt):
     assert len(limit) == 1 and "skipped" in limit[0].message and limit[0].line >= 1
 
 
+def test_limits_are_configurable(tmp_path):
+    depth = 6
+    text = "*filter\n:INPUT DROP [0:0]\n" + "".join(f":C{i} - [0:0]\n" for i in range(depth)) \
+        + "-A INPUT -j C0\n" + "".join(f"-A C{i} -j C{i + 1}\n" for i in range(depth - 1)) \
+        + "COMMIT\n"
+    rules = write(tmp_path / "r.rules", text)
+    assert "FW010" not in check(str(rules)).codes()
+    write(tmp_path / "fwlint.toml", "[options.FW010]\nmax-jump-depth = 3\n")
+    limited = check(str(rules), isolated=False)
+    assert len(limited.of("FW010")) == 1 and "limit of 3" in limited.of("FW010")[0].message
+    write(tmp_path / "fwlint.toml", "[options.FW010]\nmax-jump-depth = 'deep'\n")
+    assert_usage_error(check(str(rules), isolated=False), "fwlint.toml")
+
+
 # --------------------------------------------------------------------------- policies
 
 
