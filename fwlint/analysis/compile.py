@@ -54,6 +54,8 @@ class Domain:
         names: set[str] = set()
         prefixes: set[str] = set()
         mark_mask = 0
+        mark_masks: set[int] = set()
+        mark_values: set[int] = set()
         self.sets: dict[tuple[str, str], NamedSet] = {}
         for table in ruleset.tables:
             for named in table.sets:
@@ -65,6 +67,8 @@ class Domain:
                         (prefixes if wild else names).add(name)
                 elif isinstance(match, MarkMatch) and not match.conntrack:
                     mark_mask |= match.mask
+                    mark_masks.add(match.mask)
+                    mark_values.add(match.value & match.mask)
         self.if_names = tuple(sorted(names))
         self.if_prefixes = tuple(sorted(prefixes))
         # class 0: "other"; then one per name; then one per prefix ("prefix*, none of the names")
@@ -72,9 +76,18 @@ class Domain:
         self._if_class = {n: i + 1 for i, n in enumerate(self.if_names)}
         self._prefix_class = {p: i + 1 + len(self.if_names) for i, p in enumerate(self.if_prefixes)}
         self.if_max = len(self.if_labels) - 1
+        # marks: the bits the matches look at when they are few; else, when every match uses
+        # one mask, the values they compare with (class 0: any other value)
         bits = _bits(mark_mask)
         self.mark_bits = bits if len(bits) <= _MAX_MARK_BITS else None
-        self.mark_max = (1 << len(bits)) - 1 if self.mark_bits is not None else 0
+        self.mark_mask = next(iter(mark_masks)) if len(mark_masks) == 1 else None
+        self.mark_classes = {v: i + 1 for i, v in enumerate(sorted(mark_values))}
+        if self.mark_bits is not None:
+            self.mark_max = (1 << len(bits)) - 1
+        elif self.mark_mask is not None:
+            self.mark_max = len(self.mark_classes)
+        else:
+            self.mark_max = 0
         self._universe: dict[str, Box] = {}
 
     # ---------------------------------------------------------------- value encodings
@@ -96,9 +109,11 @@ class Domain:
         return points(classes)
 
     def mark_value(self, mark: int) -> int:
-        if not self.mark_bits:
-            return 0
-        return sum(1 << i for i, bit in enumerate(self.mark_bits) if mark >> bit & 1)
+        if self.mark_bits is not None:
+            return sum(1 << i for i, bit in enumerate(self.mark_bits) if mark >> bit & 1)
+        if self.mark_mask is not None:
+            return self.mark_classes.get(mark & self.mark_mask, 0)
+        return 0
 
     def universe(self, family: str) -> Box:
         """Every packet of a family (ip or ip6)."""
@@ -181,10 +196,15 @@ class Domain:
             values = points(v for v in range(256) if v & mask == comp)
             return [{PROTOCOL: ((6, 6),), TCPFLAGS: _maybe_not(values, 255, neg)}]
         if isinstance(match, MarkMatch):
-            if match.conntrack or self.mark_bits is None:
+            if match.conntrack:
                 return None
-            values = points(c for c in range(self.mark_max + 1)
-                            if self._expand_mark(c) & match.mask == match.value & match.mask)
+            if self.mark_bits is not None:
+                values = points(c for c in range(self.mark_max + 1)
+                                if self._expand_mark(c) & match.mask == match.value & match.mask)
+            elif self.mark_mask is not None:
+                values = points((self.mark_classes[match.value & match.mask],))
+            else:
+                return None
             return [{MARK: _maybe_not(values, self.mark_max, neg)}]
         if isinstance(match, SetMatch):
             return self._set_constraint(match, table)

@@ -570,43 +570,72 @@ class Evaluation:
     def verdict_for(self, packet: Packet) -> Outcome:
         point = list(self.encode(packet))
         rules: list[Rule] = []
-        certainty = "definite"
+        sure = True
         original_daddr = point[DADDR]
+        redirected = False
         nat_done = False
         for hook in self.hooks(packet.family, "prerouting", ("filter", "nat", "route")):
-            is_nat = (hook.chain.type == "nat")
-            if is_nat and nat_done:
+            if hook.chain.type == "nat" and nat_done:
                 continue
-            decision, sure = self._decide_both(hook, tuple(point))
-            certainty = certainty if sure else "possible"
+            decision, certain = self._decide_both(hook, tuple(point))
+            sure = sure and certain
             verdict = self._verdict_of(hook, decision)
             if decision is not None and verdict in NAT_IN_KINDS:
                 v = decision.entry.rule.verdict
                 rules.append(decision.entry.rule)
                 nat_done = True
+                changed = bool(v.to_ports) and v.to_ports[0][0] != point[DPORT]
                 if v.to_addresses and verdict == "dnat":
                     point[DADDR] = v.to_addresses[0][0]
                     point[LOCAL] = int(point[DADDR] == original_daddr or _loopback(point[DADDR]))
+                    changed = changed or point[DADDR] != original_daddr
                 if verdict == "redirect":
                     point[LOCAL] = 1
+                    redirected = True
                 if v.to_ports:
                     point[DPORT] = v.to_ports[0][0]
-                point[CT] = point[CT] | 2
+                untranslated = list(point)
+                point[CT] |= 2
+                # REDIRECT also moves daddr to the input interface's address, which the file
+                # does not say: a REDIRECT to the same port counts as translated (ctstate
+                # DNAT) only when the packet was not already sent to that address
+                if verdict == "redirect" and not changed and \
+                        self._filter(packet, untranslated)[0] != self._filter(packet, point)[0]:
+                    sure = False
             elif verdict in ("drop", "reject"):
                 if decision is not None:
                     rules.append(decision.entry.rule)
-                return self._outcome(verdict, "prerouting", point, packet, rules, certainty)
+                return self._outcome(verdict, "prerouting", point, packet, rules,
+                                     "definite" if sure else "possible")
+        verdict, hook_name, filter_rules, certain = self._filter(packet, point)
+        if redirected and certain and self._tests_daddr(packet.family, hook_name):
+            certain = False
+        return self._outcome(verdict, hook_name, point, packet, rules + filter_rules,
+                             "definite" if sure and certain else "possible")
+
+    def _filter(self, packet: Packet, point: list[int]) -> tuple[str, str, list[Rule], bool]:
+        """The filter input/forward verdict for a packet after NAT."""
         hook_name = "input" if point[LOCAL] else "forward"
+        rules: list[Rule] = []
+        sure = True
         for hook in self.hooks(packet.family, hook_name, ("filter", "route")):
-            decision, sure = self._decide_both(hook, tuple(point))
-            certainty = certainty if sure else "possible"
+            decision, certain = self._decide_both(hook, tuple(point))
+            sure = sure and certain
             verdict = self._verdict_of(hook, decision)
             if decision is not None:
                 rules.append(decision.entry.rule)
-            if verdict not in ("accept",):
-                return self._outcome(verdict if verdict in ("drop", "reject") else "drop",
-                                     hook_name, point, packet, rules, certainty)
-        return self._outcome("accept", hook_name, point, packet, rules, certainty)
+            if verdict != "accept":
+                return (verdict if verdict in ("drop", "reject") else "drop"), hook_name, \
+                    rules, sure
+        return "accept", hook_name, rules, sure
+
+    def _tests_daddr(self, family: str, hook_name: str) -> bool:
+        """Whether a filter chain of the hook looks at the destination address."""
+        for hook in self.hooks(family, hook_name, ("filter", "route")):
+            for _, e in self._walk(hook.key):
+                if any(getattr(m, "field", "") == "daddr" for m in e.rule.matches):
+                    return True
+        return False
 
     def _decide_both(self, hook: _Hook, point: tuple[int, ...]) -> tuple[Optional[Decision], bool]:
         """The decision for a point, and whether it is certain."""

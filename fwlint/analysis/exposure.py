@@ -69,19 +69,23 @@ def _minus_dnat(box: Box, dnats: list["Decision"]) -> list[Box]:
     """The packets of ``box`` that no DNAT translates, as far as the exposure shows them."""
     rest = [box]
     for decision in dnats:
+        if all(_keeps_projection(box, b, (DADDR,)) for b in decision.positive):
+            continue
         for b in decision.space:
-            if rest and not _keeps_projection(box, b, (DADDR,)) and box_and(box, b) is not None:
+            if rest and box_and(box, b) is not None:
                 rest = space_sub_box(rest, b)
     return rest
 
 
 def _keeps_projection(box: Box, taken: Box, hidden: tuple[int, ...]) -> bool:
-    """True when ``box - taken`` shows the same classes as ``box``.
+    """True when ``box`` minus any part of ``taken`` shows the same classes as ``box``.
 
     Exposure classes do not show some fields (the destination address of a packet that is
     not translated, the source port, ...).  When ``taken`` leaves out part of such a field
-    for every packet of ``box``, every class of ``box`` keeps a packet, so subtracting it
-    changes nothing that is reported, and the subtraction (and its fragmentation) is skipped.
+    for every packet of ``box``, every class of ``box`` keeps a packet, so subtracting (any
+    part of) it changes nothing that is reported, and the subtraction (and its
+    fragmentation) is skipped.  Known limit: several such rules that together cover the
+    field (``-d 0/1 -j DROP`` and ``-d 128/1 -j DROP``) still leave the class shown.
     """
     return any(not iv_subset(box[f], taken[f]) for f in hidden + _ALWAYS_HIDDEN)
 
@@ -154,7 +158,7 @@ def _accept_parts(ev: "Evaluation", family: str, hook_name: str, space: list[Box
                     continue
                 if exact and all(e.comp.pure for _, e in d.steps):  # else it only may take them
                     for p in pieces:
-                        if not (pure and last and _keeps_projection(box, p, hidden)):
+                        if not (pure and last and _keeps_projection(box, b, hidden)):
                             rest = space_sub_box(rest, p)
                 if d.entry.rule.verdict.kind != "accept":
                     continue
