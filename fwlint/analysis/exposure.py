@@ -104,8 +104,9 @@ def _expose_dnat(ev: "Evaluation", family: str, start: Box, decision: "Decision"
             loopback = all(lo >> 24 == 127 for lo, _ in verdict.to_addresses) if family == "ip" \
                 else all(lo == hi == 1 for lo, hi in verdict.to_addresses)
             image = with_field(image, LOCAL, ((1, 1),) if loopback else ((0, 0),))
-        if verdict.kind == "redirect":
-            image = with_field(image, LOCAL, ((1, 1),))
+        if verdict.kind == "redirect":  # to the input interface's address: not in the file
+            image = with_field(with_field(image, LOCAL, ((1, 1),)), DADDR,
+                               ev.domain.universe(family)[DADDR])
         if verdict.to_ports:
             image = with_field(image, DPORT, normalize(verdict.to_ports))
         dnat_state = ct_value("new", dnat=True)
@@ -122,6 +123,8 @@ def _expose_dnat(ev: "Evaluation", family: str, start: Box, decision: "Decision"
                 if verdict.to_ports:
                     before = with_field(before, DPORT, box[DPORT])
                 doubts = decision.doubts()
+                if verdict.kind == "redirect" and accepted[DADDR] != image[DADDR]:
+                    doubts += ("the address REDIRECT sends to (the input interface's)",)
                 _add(classes, labels, hook, family, before, accepted, rules, (decision.entry.rule,),
                      certain and not doubts, reasons + doubts,
                      internal_ports=bool(verdict.to_ports), internal_addresses=new_addresses)
