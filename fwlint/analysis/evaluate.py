@@ -25,18 +25,14 @@ from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
 from ..model import Chain, Rule, Ruleset, Table, Verdict
-from . import ANY_ADDRESS_V4, ANY_ADDRESS_V6, Exposure, NatRule, Outcome, Packet, RuleResult
-from .compile import Compiled, Domain, FAMILY_NAMES, restrict_box, with_field
-from .space import (CT, DADDR, DPORT, FAMILY, ICMP, IIF, LOCAL, MARK, OIF, PROTOCOL, SADDR,
-                    SPORT, TCP_FLAG_BITS, TCPFLAGS, Box, BoxIndex, box_and, box_contains,
-                    box_sub, box_volume, ct_value, iv_and, iv_size, normalize, points,
-                    space_and, space_sub, space_sub_box, space_volume, CT_BASE)
+from . import Exposure, NatRule, Outcome, Packet, RuleResult
+from .compile import Compiled, Domain, FAMILY_NAMES, restrict_box
+from .space import (CT, CT_BASE, DADDR, DPORT, FAMILY, LOCAL, PROTOCOL, TCP_FLAG_BITS, Box,
+                    BoxIndex, box_and, box_contains, box_volume, ct_value, normalize, points,
+                    space_and, space_sub, space_sub_box, space_volume)
 
-TERMINAL_KINDS = frozenset({"accept", "drop", "reject", "queue", "dnat", "snat", "masquerade",
-                            "redirect", "opaque"})
 NAT_IN_KINDS = frozenset({"dnat", "redirect"})
 _MAX_COVER_CANDIDATES = 64
-_MAX_EXPOSURE_BOXES = 20000
 _NEW = points(range(4))  # ct base state "new", with or without the virtual dnat/snat
 
 

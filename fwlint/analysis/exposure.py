@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Optional
 
 from ..model import Rule
 from . import Exposure
-from .compile import FAMILY_NAMES, restrict_box, with_field
+from .compile import restrict_box, with_field
 from .space import (CT, DADDR, DPORT, ICMP, IIF, LOCAL, MARK, OIF, PROTOCOL, SADDR, SPORT,
                     TCPFLAGS, Box, box_and, ct_value, iv_sub, iv_subset, normalize, space_and,
                     space_sub_box)
