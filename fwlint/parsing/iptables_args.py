@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from socket import AF_INET, AF_INET6, inet_pton
 from typing import Any, Callable, Optional
 
 
@@ -140,6 +141,11 @@ def parse_address(text: str, family: int) -> tuple[int, int, bool]:
 
 
 def _address_value(text: str, family: int) -> tuple[int, int]:
+    try:  # the C parser first; it refuses forms iptables takes (leading zeros), see below
+        return int.from_bytes(inet_pton(AF_INET if family == 4 else AF_INET6, text), "big"), \
+            (32 if family == 4 else 128)
+    except OSError:
+        pass
     if family == 4:
         parts = text.split(".")
         if len(parts) == 4 and all(p.isdigit() and len(p) <= 3 for p in parts):
