@@ -6,8 +6,9 @@ match become its own, and TCP/UDP packets are sampled from fwlint's exposure cla
 edges and middle of each port range, from an allowed source, on an allowed interface) and
 just outside them (neighbouring ports, other interfaces, random ports).  A sample inside a
 definite input class must arrive, on the class's port after NAT; a sample outside every
-class must not.  Samples that only possible classes or forward classes cover are counted,
-not judged: an unknown match or another host decides them.
+class must not.  A forward class that DNATs to one host is judged too: that host becomes an
+address of the inner host behind the receiver.  Samples that only possible classes cover,
+or forward classes to hosts not emulated, are counted, not judged.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
-from .oracle import Oracle, OracleError, Probe
+from .oracle import ROUTER4, ROUTER6, Oracle, OracleError, Probe
 
 FORMATS = ("iptables-save", "ip6tables-save", "nft")
 OTHER_INTERFACE = "fwlx0"
@@ -186,20 +187,45 @@ def _destination_unreachable(exposure, targets: Sequence[str]) -> bool:
     return False
 
 
-def _expectation(sample: _Sample, exposures, interfaces: _Interfaces, targets: Sequence[str]):
-    """("arrive", {ports}) | ("drop", None) | ("uncertain", reason)."""
+def _inner_targets(exposure) -> list[int]:
+    """The single hosts a forward class DNATs to (empty: routed traffic or a range)."""
+    if exposure.hook != "forward" or not exposure.internal_addresses:
+        return []
+    if any(low != high for low, high in exposure.internal_addresses):
+        return []
+    return [low for low, _high in exposure.internal_addresses]
+
+
+def _forward_hosts(exposures, family: str) -> list[str]:
+    """Hosts that forward classes DNAT to, which the inner host will stand in for (at most 4)."""
+    make = ipaddress.IPv6Address if family == "ip6" else ipaddress.IPv4Address
+    hosts = {str(make(value)) for e in exposures if e.family == family
+             for value in _inner_targets(e)}
+    return sorted(h for h in hosts if _ordinary(make(h)) and h not in (ROUTER4, ROUTER6))[:4]
+
+
+def _expectation(sample: _Sample, exposures, interfaces: _Interfaces, targets: Sequence[str],
+                 inner: set[int]):
+    """("arrive", {(host, port)}) | ("drop", None) | ("uncertain", reason).
+
+    Forward classes without DNAT are about packets for other hosts, never about a sample
+    sent to one of the receiver's own addresses, so they do not apply.
+    """
     source = int(ipaddress.ip_address(sample.saddr))
     matching = [e for e in exposures
                 if e.family == sample.family and e.protocol == sample.protocol
                 and _in(sample.dport, e.ports) and _in(source, e.sources)
-                and interfaces.allowed(e.interfaces, sample.iif)]
-    if any(e.hook != "input" for e in matching):
-        return "uncertain", "a forward class covers it"
+                and interfaces.allowed(e.interfaces, sample.iif)
+                and (e.hook == "input" or e.internal_addresses)]
+    forwarded = [set(_inner_targets(e)) for e in matching if e.hook != "input"]
+    if any(not hosts or not hosts <= inner for hosts in forwarded):
+        return "uncertain", "a forward class to a host the harness does not emulate covers it"
     definite = [e for e in matching if e.certainty == "definite"]
     if any(_destination_unreachable(e, targets) for e in definite):
         return "uncertain", "the opening rule needs a destination the receiver cannot own"
     if definite:
-        return "arrive", {_internal(e, sample.dport) for e in definite}
+        return "arrive", {("inner" if e.hook == "forward" else "rx", _internal(e, sample.dport))
+                          for e in definite}
     if matching:
         return "uncertain", "only possible classes cover it: " + matching[0].reason
     return "drop", None
@@ -209,8 +235,8 @@ def _samples(exposures, interfaces: _Interfaces, families: Sequence[str],
              rng: random.Random, local: Sequence[str], random_ports: int = 6) -> list[_Sample]:
     samples: dict[_Sample, None] = {}
     for exposure in exposures:
-        if exposure.hook != "input" or exposure.protocol not in _PROTOCOLS \
-                or exposure.family not in families:
+        if exposure.protocol not in _PROTOCOLS or exposure.family not in families \
+                or (exposure.hook != "input" and not _inner_targets(exposure)):
             continue
         source = _pick_source(exposure.family, exposure.sources, rng, local)
         if source is None:
@@ -269,19 +295,26 @@ def compare_file(path: str, format: str, seed: int = 0,
     families = _families(parsed.ruleset)
     interfaces = _interfaces(parsed.ruleset)
     rng = random.Random(seed)
-    local = {family: _local_addresses(parsed.ruleset, family) for family in families}
+    forwarded = {family: _forward_hosts(exposures, family) for family in families}
+    local = {family: [a for a in _local_addresses(parsed.ruleset, family)
+                      if a not in forwarded[family]] for family in families}
     samples = _samples(exposures, interfaces, families, rng,
-                       [a for addresses in local.values() for a in addresses])
+                       [a for addresses in (*local.values(), *forwarded.values())
+                        for a in addresses])
     if not families:
         return CorpusResult(path, "no inbound base chain")
     result = CorpusResult(path, "compared")
-    with Oracle(interfaces.created) as oracle:
+    with Oracle(interfaces.created, router=True) as oracle:
         targets: dict[tuple[str, str], list[str]] = {}
+        inner: set[int] = set()
         for family in families:
             extra = local[family]
             own = {oracle.address(i, family) for i in interfaces.created}
             extra = [a for a in extra if a not in own]
             oracle.add_addresses(extra, interfaces.created[0])
+            hosts = [h for h in forwarded[family] if h not in own]
+            oracle.add_inner_addresses(hosts)
+            inner |= {int(ipaddress.ip_address(h)) for h in hosts}
             for interface in interfaces.created:
                 targets[family, interface] = [oracle.address(interface, family)] + extra
         try:
@@ -299,10 +332,10 @@ def compare_file(path: str, format: str, seed: int = 0,
     seen: dict[int, set] = {}
     for owner, arrival in zip(owners, arrivals):
         if arrival.arrived:
-            seen.setdefault(owner, set()).add(arrival.dport)
+            seen.setdefault(owner, set()).add((arrival.host, arrival.dport))
     for index, sample in enumerate(samples):
         verdict, detail = _expectation(sample, exposures, interfaces,
-                                       targets[sample.family, sample.iif])
+                                       targets[sample.family, sample.iif], inner)
         kernel_ports = seen.get(index)
         if verdict == "uncertain":
             result.uncertain += 1

@@ -357,6 +357,24 @@ class Oracle:
         if commands:
             _checked(["ip", "-n", self.rx, "-batch", "-"], "\n".join(commands) + "\n")
 
+    def add_inner_addresses(self, addresses: Sequence[str]) -> None:
+        """Give the inner host more addresses, routed to it from the receiver (DNAT targets
+        named by a ruleset).  Needs ``router=True``."""
+        if not self.router:
+            raise ValueError("the inner host exists only with router=True")
+        mac = json.loads(_checked(["ip", "-n", self.inner, "-j", "link", "show", "in0"]))[0]
+        inner, router = [], []
+        for address in addresses:
+            ip = ipaddress.ip_address(address)
+            host = f"{ip}/{ip.max_prefixlen}"
+            inner.append(f"addr add {host} dev in0" + (" nodad" if ip.version == 6 else ""))
+            router.append(f"route replace {host} dev fwl-inner")
+            router.append(f"neigh replace {ip} lladdr {mac['address']} dev fwl-inner "
+                          "nud permanent")
+        if inner:
+            _checked(["ip", "-n", self.inner, "-batch", "-"], "\n".join(inner) + "\n")
+            _checked(["ip", "-n", self.rx, "-batch", "-"], "\n".join(router) + "\n")
+
     # ------------------------------------------------------------------ rulesets
 
     def load(self, text: str, format: str, directory: Optional[str] = None) -> None:
