@@ -173,12 +173,11 @@ def _source_port(exposure) -> Optional[int]:
     return None
 
 
-def _destination_unreachable(exposure, targets: Sequence[str]) -> bool:
-    """True when a rule that opens the class needs a destination the receiver cannot own
+def _destination_unreachable(exposure, owned: set[int]) -> bool:
+    """True when a rule that opens the class needs a destination no emulated host owns
     (multicast, broadcast, link-local): exposure classes do not carry destinations."""
     from fwlint.model import AddressMatch
 
-    owned = [int(ipaddress.ip_address(t)) for t in targets]
     for rule in exposure.rules + exposure.nat_rules:
         for match in rule.matches:
             if isinstance(match, AddressMatch) and match.field == "daddr" \
@@ -221,7 +220,8 @@ def _expectation(sample: _Sample, exposures, interfaces: _Interfaces, targets: S
     if any(not hosts or not hosts <= inner for hosts in forwarded):
         return "uncertain", "a forward class to a host the harness does not emulate covers it"
     definite = [e for e in matching if e.certainty == "definite"]
-    if any(_destination_unreachable(e, targets) for e in definite):
+    owned = {int(ipaddress.ip_address(t)) for t in targets} | inner
+    if any(_destination_unreachable(e, owned) for e in definite):
         return "uncertain", "the opening rule needs a destination the receiver cannot own"
     if definite:
         return "arrive", {("inner" if e.hook == "forward" else "rx", _internal(e, sample.dport))
