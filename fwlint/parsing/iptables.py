@@ -211,7 +211,7 @@ class _Builder:
             found = "end of line"
         else:
             span = _span(self.path, word, word)
-            found = word.raw
+            found = _short(word.raw)
         self.error(span, exc.message, exc.expected, found)
 
     # ---------------------------------------------------------------- tables and chains
