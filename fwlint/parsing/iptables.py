@@ -603,7 +603,7 @@ class _RuleParser:
                 if _HOSTNAME_RE.match(item) and not item.replace(".", "").isdigit():
                     return OpaqueMatch("address", ((option, value),), negated, span,
                                        text=f"{option} {value}")
-                raise _Error(word, str(exc), ("an address",)) from None
+                raise _Error(word, _short(str(exc), 160), ("an address",)) from None
             if not contiguous:
                 return OpaqueMatch("address", ((option, _masked_text(item, version)),),
                                    negated, span, text=f"{option} {value}")
@@ -659,7 +659,7 @@ class _RuleParser:
         try:
             value = PARSERS[option.kind](args, self.family)
         except ArgError as exc:
-            raise _Error(last, f"{option.name}: {exc}") from None
+            raise _Error(last, _short(f"{option.name}: {exc}", 160)) from None
         inst.options[key] = (tuple(args), value, negated, first, last)
         inst.order.append(key)
         inst.last = last
@@ -1205,8 +1205,8 @@ def _listing_table(builder: _Builder) -> str:
     return "nat" if _NAT_LISTING.search(text) else "filter"
 
 
-def _short(text: str) -> str:
-    return text if len(text) <= 40 else text[:37] + "..."
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 # --------------------------------------------------------------------------- scripts
