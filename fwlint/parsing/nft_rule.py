@@ -1219,6 +1219,13 @@ class RuleReader:
             model = self.single_field(expr.fields[0], op, elems, span, expr.text)
             if model is not None:
                 return implied + model
+        if len(expr.fields) > 1 and expr.mask is None and op == "==" and len(elems) == 1 \
+                and len(elems[0].parts) == len(expr.fields):
+            parts = [self.single_field(fld, op, [_Elem([part], offset=elems[0].offset)], span,
+                                       fld.text)
+                     for fld, part in zip(expr.fields, elems[0].parts)]
+            if all(part is not None for part in parts):
+                return implied + [match for part in parts for match in part]
         if expr.mask is not None and len(expr.fields) == 1:
             masked = self.masked(expr, op, elems, span)
             if masked is not None:

@@ -241,3 +241,11 @@ def test_named_objects_must_exist_before_a_rule_uses_them():
     counted, limited = [r for _t, _c, r in result.ruleset.iter_rules()]
     assert counted.statements[0].kind == "counter"
     assert limited.matches[0].module == "quota"
+
+
+def test_a_set_of_concatenations_becomes_one_rule_per_element():
+    first, second = _rules(_chain("ip saddr . tcp dport { 10.0.0.2 . 80, 10.0.0.1 . 22 } accept"))
+    assert [(m.intervals[0][0] & 255, p.ranges) for r in (first, second)
+            for m in r.matches if isinstance(m, AddressMatch)
+            for p in r.matches if isinstance(p, PortMatch)] == [(1, ((22, 22),)), (2, ((80, 80),))]
+    assert ProtocolMatch(frozenset({6})) in first.matches
