@@ -25,6 +25,7 @@ minus the earlier rules the index finds), never computes "everything minus all r
 
 from __future__ import annotations
 
+import itertools
 from typing import Iterable, Iterator, Optional, Sequence
 
 Intervals = tuple[tuple[int, int], ...]
@@ -242,12 +243,14 @@ def _index_keys(box: Box) -> tuple[Optional[tuple], Optional[tuple], Optional[tu
 class BoxIndex:
     """Finds the stored boxes that may intersect a query box without scanning them all.
 
-    Items are stored under (protocol, dport, dhost) keys with None for "wide"; a query looks
-    up its own values and the wide slots, and scans only where the query itself is wide.
+    Items are stored under (protocol, dport, dhost) keys with None for "wide".  A query
+    looks up its own values and the wide slots; where the query itself is wide, secondary
+    maps from the components it does give to the stored keys keep the lookup narrow.
     """
 
     def __init__(self) -> None:
         self._slots: dict[tuple, list] = {}
+        self._by: dict[tuple[int, ...], dict[tuple, list[tuple]]] = {}
         self._count = 0
 
     def __len__(self) -> int:
@@ -259,27 +262,32 @@ class BoxIndex:
         for p in protos or (_WILD,):
             for d in ports or (_WILD,):
                 for h in hosts or (_WILD,):
-                    self._slots.setdefault((p, d, h), []).append(item)
+                    key = (p, d, h)
+                    slot = self._slots.get(key)
+                    if slot is None:
+                        slot = self._slots[key] = []
+                        for given in _PATTERNS:
+                            self._by.setdefault(given, {}).setdefault(
+                                tuple(key[i] for i in given), []).append(key)
+                    slot.append(item)
 
     def query(self, box: Box) -> Iterator:
         """Items whose box may intersect ``box`` (each at most once, any order)."""
-        protos, ports, hosts = _index_keys(box)
-        if protos is _WILD or ports is _WILD or hosts is _WILD:
-            seen: set[int] = set()
-            for key, items in self._slots.items():
-                if (key[0] is _WILD or protos is _WILD or key[0] in protos) and \
-                        (key[1] is _WILD or ports is _WILD or key[1] in ports) and \
-                        (key[2] is _WILD or hosts is _WILD or key[2] in hosts):
-                    for item in items:
-                        if id(item) not in seen:
-                            seen.add(id(item))
-                            yield item
-            return
-        seen = set()
-        for p in protos + (_WILD,):
-            for d in ports + (_WILD,):
-                for h in hosts + (_WILD,):
-                    for item in self._slots.get((p, d, h), ()):
-                        if id(item) not in seen:
-                            seen.add(id(item))
-                            yield item
+        values = _index_keys(box)
+        given = tuple(i for i in range(3) if values[i] is not _WILD)
+        choices = [values[i] + (_WILD,) for i in given]
+        if len(given) == 3:
+            keys: Iterable[tuple] = itertools.product(*choices)
+        else:
+            by = self._by.get(given, {})
+            keys = (key for combo in itertools.product(*choices) for key in by.get(combo, ()))
+        seen: set[int] = set()
+        for key in keys:
+            for item in self._slots.get(key, ()):
+                if id(item) not in seen:
+                    seen.add(id(item))
+                    yield item
+
+
+#: which key components a query may give (the rest wide), for the secondary maps
+_PATTERNS = ((), (0,), (1,), (2,), (0, 1), (0, 2), (1, 2))
