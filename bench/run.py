@@ -1,17 +1,21 @@
-"""Time ``fwlint check`` (and parsing alone) against the kernel tools on generated files.
+"""Time fwlint against the kernel tools on generated files, phase by phase (issue 7).
 
 For every benchmark in BENCHMARKS and every size, the generator writes a file into
-bench/out/, then three commands run on that same file, each in its own process:
+bench/out/, then these commands run on that same file, each in its own process:
 
-- the reference tool in a private network namespace (``unshare -n iptables-restore
-  --test FILE``), which parses and validates the whole ruleset;
-- ``fwlint check FILE`` as a user runs it;
-- fwlint's front end alone (``parse_text``: parse + model).
+- ``reference``: the kernel tool in a private network namespace (``unshare -n
+  iptables-restore --test FILE`` / ``unshare -n nft -c -f FILE``), which parses and
+  validates the whole ruleset;
+- ``parse``: fwlint's front end alone (``parse_text``: parse + model);
+- ``structural``: ``fwlint check`` with only the structural checks of issue 2;
+- ``check``: ``fwlint check`` with every check, as a user runs it.
 
-It prints a table of wall-clock and CPU seconds with the ratios to the reference, then
-the growth from 10k to 100k rules, and writes bench/out/results.json.  The ratios use
-CPU seconds (user + system of the child process): the machines this runs on are shared,
-and wall time there measures the neighbours as much as the program.
+Each command's CPU seconds (user + system), wall seconds and peak RSS come from
+``os.wait4`` on that one child.  Ratios are given by CPU time (the machines are shared:
+wall time there measures the neighbours as much as the program) and by wall time, with
+the load average beside them.  Then the growth from 10k to 100k rules, and the
+small-file latency: a 50-rule file checked end to end against ``yamllint`` on a 50-item
+YAML file (only when yamllint is installed).  Everything goes to bench/out/results.json.
 
     python bench/run.py                      # 1k, 10k, 100k rules, every benchmark
     python bench/run.py --sizes 1000 10000 --only iptables --repeat 3
@@ -22,10 +26,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -37,6 +41,10 @@ import gen_iptables  # noqa: E402  (bench/ is not a package)
 import gen_nft  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
+
+#: the structural checks of issue 2 (parse errors, jumps, ports, addresses, duplicates, …)
+STRUCTURAL = ("FW001,FW101,FW203,FW204,FW206,FW207,FW208,FW301,FW302,FW303,FW304,FW305")
+PHASES = ("reference", "parse", "structural", "check")
 
 
 @dataclass(frozen=True)
@@ -64,32 +72,53 @@ _PARSE_ONLY = ("import sys; from fwlint.parsing import parse_text; "
 class Timing:
     wall: float
     cpu: float
+    rss_mb: float  # peak resident set size of the child
     returncode: int  # -1: killed after the timeout (the times are then lower bounds)
 
 
 def timed(command: list[str], timeout: float) -> Timing:
-    """Run a command once; wall seconds and the child's CPU seconds (user + system)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    """Run a command once: its wall seconds, CPU seconds and peak RSS (from wait4)."""
     start = time.perf_counter()
-    try:
-        proc = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              timeout=timeout)
-        returncode = proc.returncode
-        stderr = proc.stderr
-    except subprocess.TimeoutExpired:
-        returncode, stderr = -1, b"timed out"
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    killed = threading.Event()
+
+    def kill() -> None:
+        killed.set()
+        proc.kill()
+
+    timer = threading.Timer(timeout, kill)
+    timer.start()
+    stderr = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    timer.cancel()
+    proc.stderr.close()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    returncode = -1 if killed.is_set() else proc.returncode
     if returncode not in (0, 1):
         sys.stderr.write(f"{' '.join(command)}: exit {returncode}: "
                          f"{stderr.decode(errors='replace')[-500:]}\n")
-    return Timing(wall, cpu, returncode)
+    return Timing(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, returncode)
 
 
 def best(command: list[str], repeat: int, timeout: float) -> Timing:
     runs = [timed(command, timeout) for _ in range(repeat)]
     return min(runs, key=lambda t: t.cpu)
+
+
+def _fwlint_check(fmt: str, path: str, *select: str) -> list[str]:
+    return [sys.executable, "-m", "fwlint", "check", "--isolated", "--format", fmt,
+            "--exit-zero", "--output-format", "concise", *select, path]
+
+
+def commands_for(bench: Benchmark, path: str, can_unshare: bool) -> dict[str, list[str]]:
+    commands = {}
+    if can_unshare and shutil.which(bench.reference[0]):
+        commands["reference"] = ["unshare", "-n", *bench.reference, path]
+    commands["parse"] = [sys.executable, "-c", _PARSE_ONLY, bench.format, path]
+    commands["structural"] = _fwlint_check(bench.format, path, "--select", STRUCTURAL)
+    commands["check"] = _fwlint_check(bench.format, path)
+    return commands
 
 
 def run(benchmarks: list[Benchmark], sizes: list[int], repeat: int, timeout: float
@@ -105,64 +134,104 @@ def run(benchmarks: list[Benchmark], sizes: list[int], repeat: int, timeout: flo
                 handle.write(text)
             row = {"benchmark": bench.name, "size": size, "bytes": len(text.encode()),
                    "lines": text.count("\n")}
-            commands = {}
-            if can_unshare and shutil.which(bench.reference[0]):
-                commands["reference"] = ["unshare", "-n", *bench.reference, path]
-            commands["parse"] = [sys.executable, "-c", _PARSE_ONLY, bench.format, path]
-            commands["check"] = [sys.executable, "-m", "fwlint", "check", "--isolated",
-                                 "--format", bench.format, "--exit-zero", "--output-format",
-                                 "concise", path]
-            for label, command in commands.items():
+            for label, command in commands_for(bench, path, can_unshare).items():
                 timing = best(command, repeat, timeout)
                 row[label] = {"wall": round(timing.wall, 3), "cpu": round(timing.cpu, 3),
-                              "returncode": timing.returncode}
+                              "rss_mb": round(timing.rss_mb, 1),
+                              "returncode": timing.returncode,
+                              "load": round(os.getloadavg()[0], 2)}
+            ref = row.get("reference")
+            for label in PHASES[1:]:
+                row[label]["ratio"] = ratios(row[label], ref)
             results.append(row)
             print_row(row)
     return results
 
 
+def ratios(timing: dict, reference: dict | None) -> dict:
+    """fwlint / reference by CPU time, by wall time and by peak RSS."""
+    if not reference:
+        return {}
+    return {key: round(timing[key] / reference[key], 2)
+            for key in ("cpu", "wall", "rss_mb") if reference[key] > 0}
+
+
 def print_header() -> None:
-    print(f"{'benchmark':<10} {'rules':>7} {'MB':>6} | {'reference':>15} | {'fwlint check':>15}"
-          f" {'ratio':>6} | {'parse only':>15} {'ratio':>6}")
-    print(f"{'':<10} {'':>7} {'':>6} | {'wall/cpu s':>15} | {'wall/cpu s':>15} {'cpu':>6} |"
-          f" {'wall/cpu s':>15} {'cpu':>6}")
+    print(f"{'benchmark':<9} {'rules':>6} {'MB':>5} {'phase':<10} | {'wall s':>7} "
+          f"{'cpu s':>7} {'RSS MB':>7} | {'ratio cpu':>9} {'wall':>6} {'RSS':>6} | load")
 
 
-def _pair(timing: dict | None) -> str:
-    if not timing:
-        return "n/a"
-    late = ">" if timing["returncode"] == -1 else ""
-    return f"{late}{timing['wall']:.2f}/{late}{timing['cpu']:.2f}"
-
-
-def _ratio(timing: dict, reference: dict | None) -> str:
-    if not reference or reference["cpu"] <= 0:
-        return "n/a"
-    return f"{timing['cpu'] / reference['cpu']:.2f}x"
+def _late(timing: dict) -> str:
+    return ">" if timing["returncode"] == -1 else ""
 
 
 def print_row(row: dict) -> None:
-    ref = row.get("reference")
-    print(f"{row['benchmark']:<10} {row['size']:>7} {row['bytes'] / 1e6:>6.1f} | "
-          f"{_pair(ref):>15} | {_pair(row['check']):>15} {_ratio(row['check'], ref):>6} | "
-          f"{_pair(row['parse']):>15} {_ratio(row['parse'], ref):>6}", flush=True)
+    for label in PHASES:
+        timing = row.get(label)
+        if timing is None:
+            print(f"{row['benchmark']:<9} {row['size']:>6} {row['bytes'] / 1e6:>5.1f} "
+                  f"{label:<10} | n/a (needs root and unshare)")
+            continue
+        ratio = timing.get("ratio", {})
+        shown = [f"{ratio[k]:.2f}x" if k in ratio else "-" for k in ("cpu", "wall", "rss_mb")]
+        late = _late(timing)
+        print(f"{row['benchmark']:<9} {row['size']:>6} {row['bytes'] / 1e6:>5.1f} "
+              f"{label:<10} | {late}{timing['wall']:>6.2f} {late}{timing['cpu']:>6.2f} "
+              f"{timing['rss_mb']:>7.1f} | {shown[0]:>9} {shown[1]:>6} {shown[2]:>6} | "
+              f"{timing['load']:.1f}", flush=True)
 
 
 def growth(results: list[dict], low: int = 10_000, high: int = 100_000) -> list[dict]:
-    """CPU time at ``high`` rules divided by CPU time at ``low`` rules."""
+    """CPU time at ``high`` rules divided by CPU time at ``low`` rules, per phase."""
     rows = []
     for name in sorted({r["benchmark"] for r in results}):
         by_size = {r["size"]: r for r in results if r["benchmark"] == name}
         if low in by_size and high in by_size:
             entry = {"benchmark": name}
-            for label in ("reference", "check", "parse"):
+            for label in PHASES:
                 a, b = by_size[low].get(label), by_size[high].get(label)
                 if a and b and a["cpu"] > 0:
                     entry[label] = round(b["cpu"] / a["cpu"], 2)
             rows.append(entry)
-            print(f"growth {low // 1000}k->{high // 1000}k {name}: " + ", ".join(
+            print(f"growth {low // 1000}k->{high // 1000}k {name} (cpu): " + ", ".join(
                 f"{label} {value}x" for label, value in entry.items() if label != "benchmark"))
     return rows
+
+
+def _yaml_items(count: int) -> str:
+    """A YAML file of ``count`` items that yamllint's default rules accept."""
+    lines = ["---", "rules:"]
+    lines += [f"  - name: rule-{i}\n    port: {1000 + i}" for i in range(count)]
+    return "\n".join(lines) + "\n"
+
+
+def small_file(repeat: int, timeout: float, count: int = 50) -> dict:
+    """End-to-end latency (process start to exit) on a ``count``-rule file, against
+    yamllint on a ``count``-item YAML file."""
+    rules_path = os.path.join(OUT, f"small-{count}.rules")
+    with open(rules_path, "w", encoding="utf-8") as handle:
+        handle.write(gen_iptables.generate(count, seed=1))
+    fwlint = best(_fwlint_check("iptables-save", rules_path), repeat, timeout)
+    entry = {"rules": count, "fwlint": {"wall": round(fwlint.wall, 3),
+                                        "cpu": round(fwlint.cpu, 3)}}
+    yamllint = shutil.which("yamllint")
+    if yamllint is None:
+        entry["yamllint"] = None
+        print(f"small file ({count} rules): fwlint {fwlint.wall:.3f} s wall, "
+              f"{fwlint.cpu:.3f} s cpu; yamllint is not installed (pip install yamllint)")
+        return entry
+    yaml_path = os.path.join(OUT, f"small-{count}.yaml")
+    with open(yaml_path, "w", encoding="utf-8") as handle:
+        handle.write(_yaml_items(count))
+    reference = best([yamllint, yaml_path], repeat, timeout)
+    entry["yamllint"] = {"wall": round(reference.wall, 3), "cpu": round(reference.cpu, 3)}
+    entry["ratio"] = {key: round(getattr(fwlint, key) / getattr(reference, key), 2)
+                      for key in ("cpu", "wall") if getattr(reference, key) > 0}
+    print(f"small file ({count} rules, best of {repeat}): fwlint {fwlint.wall:.3f} s wall "
+          f"{fwlint.cpu:.3f} s cpu; yamllint {reference.wall:.3f} s wall {reference.cpu:.3f} s "
+          f"cpu; ratio cpu {entry['ratio'].get('cpu', 'n/a')}x "
+          f"wall {entry['ratio'].get('wall', 'n/a')}x")
+    return entry
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -171,12 +240,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", metavar="NAME",
                         help="benchmarks to run: " + ", ".join(b.name for b in BENCHMARKS))
     parser.add_argument("--repeat", type=int, default=1, help="runs per command (best kept)")
+    parser.add_argument("--small-repeat", type=int, default=10,
+                        help="runs of each small-file command (best kept)")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per command")
     args = parser.parse_args(argv)
     chosen = [b for b in BENCHMARKS if not args.only or b.name in args.only]
     print_header()
     results = run(chosen, args.sizes, args.repeat, args.timeout)
     summary = {"results": results, "growth": growth(results),
+               "small_file": small_file(args.small_repeat, args.timeout),
                "load_average": os.getloadavg(), "cpus": os.cpu_count()}
     with open(os.path.join(OUT, "results.json"), "w", encoding="utf-8") as handle:
         json.dump(summary, handle, indent=2)
