@@ -7,20 +7,22 @@ one field; negation, multiport lists, CIDRs and ranges are interval sets), so a 
 match costs one tuple, and "which earlier rules can overlap this one" is answered by
 :class:`BoxIndex`, keyed on (protocol, destination port, destination host).
 
-Why boxes and not BDDs (``dd``/CUDD), measured on this machine (python 3.11):
+Why boxes and not BDDs (``dd``/CUDD), measured here (python 3.11, 2 shared cores):
 
-- ``import dd`` costs about 0.26 s (DESIGN.md), more than parsing a 1,000-rule file and
-  more than fwlint's whole small-file budget in a pre-commit hook; boxes need no import.
-- Building one rule as a box and testing it against the candidates the index returns costs
-  about 10-30 microseconds per rule (pure Python); a rule in BDD form needs a conjunction
-  of about 13 field predicates over about 300 variables, each a CUDD call through Cython.
-- Kube-proxy-like files (100k rules, thousands of small chains, distinct (daddr, dport)
-  per rule) have almost no overlap between rules, so box differences stay small, and the
-  index keeps union-aware shadowing near-linear: see the numbers in
-  ``tests/analysis/test_speed.py`` and the report of ``bench``.
-The cost of boxes is fragmentation when many overlapping boxes are subtracted from a big
-space; the evaluation therefore always subtracts *into* the smaller side (a rule's match
-minus the earlier rules the index finds), never computes "everything minus all rules".
+- ``import dd`` costs about 0.26 s (DESIGN.md): more than fwlint's whole run on a small
+  file in a pre-commit hook (about 0.15 s); boxes need no import and no variable ordering.
+- A rule is one box almost always, built in about 40-90 us (``Domain.compile``); one box
+  intersection costs about 5-15 us, one difference 20-60 us.  Rules overlap rarely in real
+  files, so most rules meet only the few earlier boxes the index returns.
+- Kube-proxy-like iptables-save files (``tests/analysis/test_scaling.py`` counts it): the
+  box operations grow linearly, 28,624 for 100 services and 112,924 for 400.  Whole
+  ``fwlint check`` (parsing and every check, policy checks included) took 3.4 s of CPU on
+  10k rules, 10.7 s on 30k, of which parsing 1.0 s and 2.7 s.
+The cost of boxes is fragmentation when many boxes are subtracted from a wide one (a
+catch-all rule after thousands of narrow ones).  So a rule's region is kept as "its match
+minus the earlier pieces the index finds" and made explicit only when needed, decisions
+along a call path likewise (``evaluate.Decision``), and the exposure skips subtractions that
+cannot change a reported class (``exposure._keeps_projection``).
 """
 
 from __future__ import annotations
