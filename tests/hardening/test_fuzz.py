@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from fwlint.checks import registry
@@ -122,6 +122,8 @@ def assert_pipeline_holds(data: bytes, fmt) -> None:
 
 @settings(CI, max_examples=600)
 @given(st.one_of(generated, save_shaped, nft_shaped), formats)
+@example("*filter\n:INPUT DROP [0:0]\n-I INPUT 99999999999999999999 -j ACCEPT\nCOMMIT\n", None)
+@example("table inet t {\n\t} \\", None)  # found by bench/fuzz.py: both once raised
 def test_generated_rule_files(text, fmt):
     assert_pipeline_holds(text.encode("utf-8"), fmt)
 
