@@ -252,7 +252,7 @@ class BoxIndex:
 
     def __init__(self) -> None:
         self._slots: dict[tuple, list] = {}
-        self._by: dict[tuple[int, ...], dict[tuple, list[tuple]]] = {}
+        self._by: Optional[dict[tuple[int, ...], dict[tuple, list[tuple]]]] = None  # on demand
         self._count = 0
 
     def __len__(self) -> int:
@@ -268,10 +268,14 @@ class BoxIndex:
                     slot = self._slots.get(key)
                     if slot is None:
                         slot = self._slots[key] = []
-                        for given in _PATTERNS:
-                            self._by.setdefault(given, {}).setdefault(
-                                tuple(key[i] for i in given), []).append(key)
+                        if self._by is not None:
+                            self._add_key(key)
                     slot.append(item)
+
+    def _add_key(self, key: tuple) -> None:
+        for given in _PATTERNS:
+            self._by.setdefault(given, {}).setdefault(
+                tuple(key[i] for i in given), []).append(key)
 
     def query(self, box: Box) -> Iterator:
         """Items whose box may intersect ``box`` (each at most once, any order)."""
@@ -281,6 +285,10 @@ class BoxIndex:
         if len(given) == 3:
             keys: Iterable[tuple] = itertools.product(*choices)
         else:
+            if self._by is None:
+                self._by = {}
+                for key in self._slots:
+                    self._add_key(key)
             by = self._by.get(given, {})
             keys = (key for combo in itertools.product(*choices) for key in by.get(combo, ()))
         seen: set[int] = set()
