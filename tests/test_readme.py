@@ -1,0 +1,28 @@
+"""The README's checks table lists every registered check, and its set-up commands are the
+ones .ci/run runs."""
+
+import os
+import re
+
+from fwlint.checks import registry
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def read(name):
+    with open(os.path.join(ROOT, name), encoding="utf-8") as handle:
+        return handle.read()
+
+
+def test_checks_table_lists_every_check():
+    readme = read("README.md")
+    rows = dict(re.findall(r"^\| (FW\d{3}) \| ([a-z0-9-]+) \|", readme, re.M))
+    assert rows == {code: info.name for code, info in registry().items()}
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = read("README.md")
+    blocks = re.findall(r"```sh\n(.*?)\n```", readme, re.S)
+    test_command = next(b for b in blocks if "pytest" in b)
+    ci_command = test_command.split(" && ", 2)[2]
+    assert ci_command in read(".ci/run")
