@@ -9,7 +9,8 @@ from ..model import Rule
 from . import Exposure
 from .compile import restrict_box, with_field
 from .space import (CT, DADDR, DPORT, ICMP, IIF, LOCAL, MARK, OIF, PROTOCOL, SADDR, SPORT,
-                    TCPFLAGS, Box, box_and, ct_value, iv_sub, iv_subset, normalize, space_and,
+                    TCPFLAGS, Box, BoxIndex, box_and, box_sub, ct_value, iv_or, iv_sub, iv_subset, normalize, points,
+                    space_and,
                     space_sub_box)
 
 from .evaluate import subtract
@@ -35,6 +36,9 @@ def compute_exposure(ev: "Evaluation") -> tuple[Exposure, ...]:
         new = ct_value("new")
         start = with_field(with_field(with_field(ev.domain.universe(family), CT, ((new, new),)),
                                       TCPFLAGS, _SYN), MARK, ((0, 0),))
+        if "lo" in ev.domain.if_names:  # packets from outside never arrive on loopback
+            lo = ev.domain.interface_class("lo")
+            start = with_field(start, IIF, iv_sub(start[IIF], ((lo, lo),)))
         dnats = _dnat_decisions(ev, family)
         local_start = restrict_box(start, LOCAL, ((1, 1),))
         for box, rules, certain, reasons in _accept_parts(ev, family, "input", [local_start]):
@@ -42,17 +46,23 @@ def compute_exposure(ev: "Evaluation") -> tuple[Exposure, ...]:
                 _add(classes, labels, "input", family, plain, plain, rules, (), certain, reasons)
         for decision in dnats:
             _expose_dnat(ev, family, start, decision, classes, labels)
+    # merge classes that differ in one shown field only: ports, then sources, then interfaces
     by_ports: dict[tuple, list] = {}
     for key, ports in classes.items():
         merged = key[:5] + (normalize(ports),) + key[6:]
         by_ports.setdefault(merged, []).extend(key[5])
-    out = []
+    by_sources: dict[tuple, list] = {}
     for key, sources in by_ports.items():
-        hook, family, protocol, internal_ports, internal_addresses, ports, interfaces, \
+        merged = key[:6] + (normalize(sources),) + key[7:]
+        by_sources.setdefault(merged, []).extend(key[6])
+    out = []
+    for key, interfaces in by_sources.items():
+        hook, family, protocol, internal_ports, internal_addresses, ports, sources, \
             certainty, reason, rules, nat_rules = key
         out.append(Exposure(hook, family, protocol, ports if protocol in PORTED else (),
-                            internal_ports, internal_addresses, normalize(sources), interfaces,
-                            certainty, reason, rules, nat_rules))
+                            internal_ports, internal_addresses, sources,
+                            _interfaces(labels, normalize(interfaces)), certainty, reason,
+                            rules, nat_rules))
     out.sort(key=lambda x: (x.hook != "input", x.family, x.protocol, x.ports, x.sources))
     return tuple(out)
 
@@ -75,6 +85,39 @@ def _minus_dnat(box: Box, dnats: list["Decision"]) -> list[Box]:
             if rest and box_and(box, b) is not None:
                 rest = space_sub_box(rest, b)
     return rest
+
+
+class _Remainder:
+    """A space that boxes are taken from, indexed so that taking a narrow box only touches
+    the boxes it meets (a policy's remainder after thousands of narrow rules)."""
+
+    def __init__(self, box: Box) -> None:
+        self._boxes: dict[int, Box] = {}
+        self._index = BoxIndex()
+        self._next = 0
+        self._put(box)
+
+    def __bool__(self) -> bool:
+        return bool(self._boxes)
+
+    def _put(self, box: Box) -> None:
+        self._boxes[self._next] = box
+        self._index.add(box, self._next)
+        self._next += 1
+
+    def boxes(self, near: Optional[Box] = None) -> list[Box]:
+        """The boxes left (those that may meet ``near``)."""
+        if near is None:
+            return list(self._boxes.values())
+        return [self._boxes[k] for k in self._index.query(near) if k in self._boxes]
+
+    def take(self, taken: Box) -> None:
+        for key in list(self._index.query(taken)):
+            box = self._boxes.get(key)
+            if box is not None and box_and(box, taken) is not None:
+                del self._boxes[key]
+                for part in box_sub(box, taken):
+                    self._put(part)
 
 
 def _keeps_projection(box: Box, taken: Box, hidden: tuple[int, ...]) -> bool:
@@ -148,21 +191,20 @@ def _accept_parts(ev: "Evaluation", family: str, hook_name: str, space: list[Box
         for box, rules, certain, reasons in parts:
             found = sorted(((order, b, d) for order, b, d in index.query(box)
                             if box_and(box, b) is not None), key=lambda x: x[0])
-            rest = [box]
+            rest = _Remainder(box)
             for order, b, d in found:
                 if not rest and not pure:
                     break
                 exact = policy_accept or not pure  # the pieces are also taken from ``rest``
                 keep = (lambda x, y: _keeps_projection(x, y, hidden)) if last and not exact \
                     else None
-                start = [box_and(box, b)] if pure else space_and(rest, [b])
+                start = [box_and(box, b)] if pure else space_and(rest.boxes(b), [b])
                 pieces = subtract(start, d.minus, keep) if start else []
                 if not pieces:
                     continue
                 if exact and all(e.comp.pure for _, e in d.steps):  # else it only may take them
                     for p in pieces:
-                        if not (pure and last and _keeps_projection(box, b, hidden)):
-                            rest = space_sub_box(rest, p)
+                        rest.take(p)
                 if d.entry.rule.verdict.kind != "accept":
                     continue
                 doubts = () if pure else d.doubts(pieces)
@@ -174,7 +216,7 @@ def _accept_parts(ev: "Evaluation", family: str, hook_name: str, space: list[Box
             if policy_accept:
                 doubts = () if pure else ev.unknowns(hook.key)
                 new_parts.extend((p, rules, certain and not doubts, reasons + doubts)
-                                 for p in rest)
+                                 for p in rest.boxes())
         parts = new_parts[:_MAX_PARTS]
     return parts
 
@@ -185,7 +227,6 @@ def _add(classes: dict, labels: tuple[str, ...], hook: str, family: str, before:
          internal_addresses: bool = False) -> None:
     protocols = before[PROTOCOL]
     sources = before[SADDR]
-    interfaces = _interfaces(labels, before[IIF])
     reason = "; ".join(dict.fromkeys(reasons)) if not certain else ""
     for protocol in REPORTED_PROTOCOLS[family]:
         if not any(lo <= protocol <= hi for lo, hi in protocols):
@@ -193,14 +234,17 @@ def _add(classes: dict, labels: tuple[str, ...], hook: str, family: str, before:
         key = (hook, family, protocol,
                after[DPORT] if internal_ports and protocol in PORTED else None,
                after[DADDR] if internal_addresses else None,
-               sources, interfaces, "definite" if certain else "possible", reason, rules, nat_rules)
+               sources, before[IIF], "definite" if certain else "possible", reason, rules,
+               nat_rules)
         classes.setdefault(key, []).extend(before[DPORT] if protocol in PORTED else ())
 
 
 def _interfaces(labels: tuple[str, ...], values) -> Optional[tuple[str, ...]]:
-    """None for any interface; else the names (``eth*`` a prefix, ``!lo`` all but lo)."""
+    """None for any interface from outside; else the names (``eth*`` a prefix, ``!eth1`` all
+    but eth1)."""
+    loopback = points(i for i, label in enumerate(labels) if label == "lo")
     everything = ((0, len(labels) - 1),)
-    if values == everything:
+    if iv_subset(everything, values) or iv_subset(everything, iv_or(values, loopback)):
         return None
     inside = [labels[i] for lo, hi in values for i in range(lo, hi + 1)]
     missing = [labels[i] for lo, hi in iv_sub(everything, values) for i in range(lo, hi + 1)]
