@@ -1226,11 +1226,11 @@ class _SaveReader:
         self.table = self.b.table(self.fam, name or "filter", span, True)
 
     def token(self, token) -> None:
-        if token.type == "LINES":
-            number = token.line
-            for line in token.value.split("\n"):
-                self.line(line, number)
-                number += 1
+        if token.type == "LINES":  # whole lines: read them from the file's lines, no copy
+            lines = self.b.lines
+            last = token.line + token.value.count("\n") - token.value.endswith("\n")
+            for number in range(token.line, last + 1):
+                self.line(lines[number - 1], number)
         else:
             self.other(token.value.rstrip("\n\r"), token.line)
 
