@@ -41,8 +41,15 @@ def compute_exposure(ev: "Evaluation") -> tuple[Exposure, ...]:
             start = with_field(start, IIF, iv_sub(start[IIF], ((lo, lo),)))
         dnats = _dnat_decisions(ev, family)
         local_start = restrict_box(start, LOCAL, ((1, 1),))
+        dnat_index = BoxIndex()
+        for order, decision in enumerate(dnats):
+            for b in decision.positive:
+                dnat_index.add(b, (order, decision))
+        alike: dict[tuple, list[Box]] = {}  # parts opened the same way
         for box, rules, certain, reasons in _accept_parts(ev, family, "input", [local_start]):
-            for plain in _minus_dnat(box, dnats):
+            alike.setdefault((tuple(map(id, rules)), rules, certain, reasons), []).append(box)
+        for (_, rules, certain, reasons), boxes in alike.items():
+            for plain in _minus_dnat(boxes, dnat_index):
                 _add(classes, labels, "input", family, plain, plain, rules, (), certain, reasons)
         for decision in dnats:
             _expose_dnat(ev, family, start, decision, classes, labels)
@@ -75,27 +82,30 @@ def _dnat_decisions(ev: "Evaluation", family: str) -> list["Decision"]:
     return []
 
 
-def _minus_dnat(box: Box, dnats: list["Decision"]) -> list[Box]:
-    """The packets of ``box`` that no DNAT translates, as far as the exposure shows them."""
-    rest = [box]
-    for decision in dnats:
-        if all(_keeps_projection(box, b, (DADDR,)) for b in decision.positive):
-            continue
-        for b in decision.space:
-            if rest and box_and(box, b) is not None:
-                rest = space_sub_box(rest, b)
-    return rest
+def _minus_dnat(boxes: list[Box], dnats: BoxIndex) -> list[Box]:
+    """The packets of ``boxes`` that no DNAT translates, as far as the exposure shows them."""
+    rest = _Remainder(boxes)
+    found = {id(d): (order, d) for box in boxes for order, d in dnats.query(box)}
+    for _, decision in sorted(found.values(), key=lambda item: item[0]):
+        if not rest:
+            break
+        positive = decision.positive
+        for b in decision.space if len(decision.space) <= len(positive) else positive:
+            rest.take(b, keep=lambda box: all(_keeps_projection(box, p, (DADDR,))
+                                              for p in positive))
+    return rest.boxes()
 
 
 class _Remainder:
     """A space that boxes are taken from, indexed so that taking a narrow box only touches
     the boxes it meets (a policy's remainder after thousands of narrow rules)."""
 
-    def __init__(self, box: Box) -> None:
+    def __init__(self, boxes: list[Box]) -> None:
         self._boxes: dict[int, Box] = {}
         self._index = BoxIndex()
         self._next = 0
-        self._put(box)
+        for box in boxes:
+            self._put(box)
 
     def __bool__(self) -> bool:
         return bool(self._boxes)
@@ -111,10 +121,12 @@ class _Remainder:
             return list(self._boxes.values())
         return [self._boxes[k] for k in self._index.query(near) if k in self._boxes]
 
-    def take(self, taken: Box) -> None:
+    def take(self, taken: Box, keep=None) -> None:
+        """Remove ``taken`` (from the boxes for which ``keep(box)`` is not true)."""
         for key in list(self._index.query(taken)):
             box = self._boxes.get(key)
-            if box is not None and box_and(box, taken) is not None:
+            if box is not None and box_and(box, taken) is not None and \
+                    not (keep is not None and keep(box)):
                 del self._boxes[key]
                 for part in box_sub(box, taken):
                     self._put(part)
@@ -191,7 +203,12 @@ def _accept_parts(ev: "Evaluation", family: str, hook_name: str, space: list[Box
         for box, rules, certain, reasons in parts:
             found = sorted(((order, b, d) for order, b, d in index.query(box)
                             if box_and(box, b) is not None), key=lambda x: x[0])
-            rest = _Remainder(box)
+            rest = _Remainder([box])
+            # a rule narrower than ``box`` in a field the classes do not show cannot remove a
+            # class from the policy's remainder, unless other rules cover the rest of that
+            # field (a catch-all REJECT after it): then the remainder is computed exactly
+            skip_narrow = pure and last and all(_keeps_projection(box, b, hidden)
+                                                for _, b, _ in found)
             for order, b, d in found:
                 if not rest and not pure:
                     break
@@ -203,8 +220,9 @@ def _accept_parts(ev: "Evaluation", family: str, hook_name: str, space: list[Box
                 if not pieces:
                     continue
                 if exact and all(e.comp.pure for _, e in d.steps):  # else it only may take them
-                    for p in pieces:
-                        rest.take(p)
+                    if not (skip_narrow and _keeps_projection(box, b, hidden)):
+                        for p in pieces:
+                            rest.take(p)
                 if d.entry.rule.verdict.kind != "accept":
                     continue
                 doubts = () if pure else d.doubts(pieces)
