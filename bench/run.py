@@ -173,8 +173,9 @@ def print_row(row: dict) -> None:
                   f"{label:<10} | n/a (needs root and unshare)")
             continue
         ratio = timing.get("ratio", {})
-        shown = [f"{ratio[k]:.2f}x" if k in ratio else "-" for k in ("cpu", "wall", "rss_mb")]
         late = _late(timing)
+        shown = [f"{late}{ratio[k]:.2f}x" if k in ratio else "-"
+                 for k in ("cpu", "wall", "rss_mb")]
         print(f"{row['benchmark']:<9} {row['size']:>6} {row['bytes'] / 1e6:>5.1f} "
               f"{label:<10} | {late}{timing['wall']:>6.2f} {late}{timing['cpu']:>6.2f} "
               f"{timing['rss_mb']:>7.1f} | {shown[0]:>9} {shown[1]:>6} {shown[2]:>6} | "
@@ -190,11 +191,14 @@ def growth(results: list[dict], low: int = 10_000, high: int = 100_000) -> list[
             entry = {"benchmark": name}
             for label in PHASES:
                 a, b = by_size[low].get(label), by_size[high].get(label)
-                if a and b and a["cpu"] > 0:
+                if a and b and a["cpu"] > 0 and a["returncode"] != -1:
                     entry[label] = round(b["cpu"] / a["cpu"], 2)
+                    if b["returncode"] == -1:
+                        entry[label + "_lower_bound"] = True
             rows.append(entry)
             print(f"growth {low // 1000}k->{high // 1000}k {name} (cpu): " + ", ".join(
-                f"{label} {value}x" for label, value in entry.items() if label != "benchmark"))
+                f"{label} {'>' if entry.get(label + '_lower_bound') else ''}{entry[label]}x"
+                for label in PHASES if label in entry))
     return rows
 
 
