@@ -22,6 +22,8 @@ REPORTED_PROTOCOLS = {"ip": (6, 17, 132, 33, 136, 1), "ip6": (6, 17, 132, 33, 13
 PORTED = frozenset({6, 17, 132, 33, 136})
 _SYN = ((2, 2),)
 _MAX_PARTS = 20000
+_MAX_REMAINDER = 400
+APPROXIMATE = "too many overlapping rules to subtract exactly"
 _ALWAYS_HIDDEN = (SPORT, OIF, ICMP)
 
 # (box, accepting rules, certain?, reasons)
@@ -49,7 +51,10 @@ def compute_exposure(ev: "Evaluation") -> tuple[Exposure, ...]:
         for box, rules, certain, reasons in _accept_parts(ev, family, "input", [local_start]):
             alike.setdefault((tuple(map(id, rules)), rules, certain, reasons), []).append(box)
         for (_, rules, certain, reasons), boxes in alike.items():
-            for plain in _minus_dnat(boxes, dnat_index):
+            plain_boxes, approximate = _minus_dnat(boxes, dnat_index)
+            if approximate:
+                certain, reasons = False, reasons + (APPROXIMATE,)
+            for plain in plain_boxes:
                 _add(classes, labels, "input", family, plain, plain, rules, (), certain, reasons)
         for decision in dnats:
             _expose_dnat(ev, family, start, decision, classes, labels)
@@ -82,8 +87,9 @@ def _dnat_decisions(ev: "Evaluation", family: str) -> list["Decision"]:
     return []
 
 
-def _minus_dnat(boxes: list[Box], dnats: BoxIndex) -> list[Box]:
-    """The packets of ``boxes`` that no DNAT translates, as far as the exposure shows them."""
+def _minus_dnat(boxes: list[Box], dnats: BoxIndex) -> tuple[list[Box], bool]:
+    """The packets of ``boxes`` that no DNAT translates, as far as the exposure shows them,
+    and whether that is approximate (too fragmented to finish)."""
     rest = _Remainder(boxes)
     found = {id(d): (order, d) for box in boxes for order, d in dnats.query(box)}
     for _, decision in sorted(found.values(), key=lambda item: item[0]):
@@ -93,7 +99,7 @@ def _minus_dnat(boxes: list[Box], dnats: BoxIndex) -> list[Box]:
         for b in decision.space if len(decision.space) <= len(positive) else positive:
             rest.take(b, keep=lambda box: all(_keeps_projection(box, p, (DADDR,))
                                               for p in positive))
-    return rest.boxes()
+    return rest.boxes(), rest.approximate
 
 
 class _Remainder:
@@ -101,6 +107,7 @@ class _Remainder:
     the boxes it meets (a policy's remainder after thousands of narrow rules)."""
 
     def __init__(self, boxes: list[Box]) -> None:
+        self.approximate = False  # set when fragmentation stopped the exact subtraction
         self._boxes: dict[int, Box] = {}
         self._index = BoxIndex()
         self._next = 0
@@ -123,6 +130,9 @@ class _Remainder:
 
     def take(self, taken: Box, keep=None) -> None:
         """Remove ``taken`` (from the boxes for which ``keep(box)`` is not true)."""
+        if len(self._boxes) > _MAX_REMAINDER:
+            self.approximate = True
+            return
         for key in list(self._index.query(taken)):
             box = self._boxes.get(key)
             if box is not None and box_and(box, taken) is not None and \
@@ -233,6 +243,8 @@ def _accept_parts(ev: "Evaluation", family: str, hook_name: str, space: list[Box
                     break
             if policy_accept:
                 doubts = () if pure else ev.unknowns(hook.key)
+                if rest.approximate:
+                    doubts += (APPROXIMATE,)
                 new_parts.extend((p, rules, certain and not doubts, reasons + doubts)
                                  for p in rest.boxes())
         parts = new_parts[:_MAX_PARTS]
