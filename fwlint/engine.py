@@ -67,8 +67,18 @@ def lint_text(text: str, path: str = "<stdin>", settings: Optional[Settings] = N
 
 def lint_file(path: str, settings: Optional[Settings] = None) -> FileResult:
     """Lint one file on disk (``-`` reads standard input)."""
+    path, text, errors = read_source(path, Limits.from_options(
+        (settings or Settings()).options.get("FW010")))
+    return lint_text(text, path, settings, extra_errors=errors)
+
+
+def read_source(path: str, limits: Limits) -> tuple[str, str, tuple[ParseError, ...]]:
+    """(path as shown, text, errors) of a file or ``-``: bounded by ``limits``, FIFO-safe.
+
+    Content problems (too large, binary, not UTF-8) are errors, not exceptions; a path that
+    cannot be opened at all raises UsageError.  Every command reads its input through here.
+    """
     import sys
-    limits = Limits.from_options((settings or Settings()).options.get("FW010"))
     if path == "-":
         data = sys.stdin.buffer.read(limits.max_file_bytes + 1)
         size = len(data)
@@ -80,9 +90,9 @@ def lint_file(path: str, settings: Optional[Settings] = None) -> FileResult:
             raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
     too_large = oversized_file(path, max(size, len(data)), limits)
     if too_large is not None:
-        return lint_text("", path, settings, extra_errors=(too_large,))
+        return path, "", (too_large,)
     text, errors = decode(data, path)
-    return lint_text(text, path, settings, extra_errors=errors)
+    return path, text, errors
 
 
 def _read_bounded(path: str, max_bytes: int) -> tuple[bytes, int]:

@@ -34,17 +34,13 @@ def model_to_data(value, spans: bool = False):
 
 
 def run(args) -> int:
-    from ..engine import decode
-    from ..errors import UsageError
+    from ..engine import read_source
+    from ..limits import Limits
     from ..parsing import parse_text
 
-    try:
-        with open(args.path, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        raise UsageError(f"{args.path}: cannot read: {exc.strerror or exc}") from None
-    text, errors = decode(data, args.path)
-    result = parse_text(text, args.path, args.format)
+    limits = Limits.from_options(None)
+    path, text, errors = read_source(args.path, limits)
+    result = parse_text(text, path, args.format, limits=limits)
     document = {"ruleset": model_to_data(result.ruleset, args.spans),
                 "errors": [model_to_data(e, True) for e in errors + result.errors]}
     json.dump(document, sys.stdout, indent=2)

@@ -22,32 +22,32 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..engine import decode
-    from ..errors import UsageError
-    from ..files import expand_paths
-    from ..parsing import parse_text
     from ..analysis import analyze
+    from ..engine import read_source
+    from ..files import expand_paths
+    from ..limits import Limits, jump_depth_errors
+    from ..parsing import parse_text
 
+    limits = Limits.from_options(None)
     documents = []
+    status = 0
     for path in expand_paths(args.paths):
-        try:
-            if path == "-":
-                data, path = sys.stdin.buffer.read(), "<stdin>"
-            else:
-                with open(path, "rb") as handle:
-                    data = handle.read()
-        except OSError as exc:
-            raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
-        text, errors = decode(data, path)
-        parsed = parse_text(text, path, args.format, include_dirs=tuple(args.include_dirs))
-        errors = errors + parsed.errors
-        for error in errors:
+        path, text, errors = read_source(path, limits)
+        parsed = parse_text(text, path, args.format, include_dirs=tuple(args.include_dirs),
+                            limits=limits)
+        too_deep = tuple(jump_depth_errors(parsed.ruleset, limits))
+        for error in errors + parsed.errors:
             print(f"{error.span}: warning: {error.message} (exposure computed from the rest)",
                   file=sys.stderr)
+        if too_deep:
+            print(f"{too_deep[0].span}: error: exposure not computed: {too_deep[0].message}",
+                  file=sys.stderr)
+            status = 2
+            continue
         documents.append(file_document(path, analyze(parsed.ruleset).exposure()))
     render = {"text": render_text, "json": render_json, "markdown": render_markdown}
     sys.stdout.write(render[args.output_format](documents))
-    return 0
+    return status
 
 
 # --------------------------------------------------------------------------- data
