@@ -28,34 +28,18 @@ _parser_cache: list = []
 
 
 def _parser():
-    """The Lark parser for the file structure, built on first use.  Building it costs more
-    than checking a small file, so Lark keeps the built tables in the user's cache
-    directory (as the nft front end does; never inside the installed package)."""
+    """The Lark parser for the file structure, built on first use and kept for the process.
+
+    Lark's on-disk cache is not used: it is a pickle, and loading a pickle that someone else
+    could have written (a restored CI cache) runs their code.  Building costs about 20 ms."""
     if not _parser_cache:
         from lark import Lark
 
         from ..resources import grammar_path
         _parser_cache.append(Lark(grammar_path("iptables.lark").read_text(encoding="utf-8"),
                                   parser="lalr", lexer="contextual",
-                                  maybe_placeholders=False, cache=_cache_file()))
+                                  maybe_placeholders=False))
     return _parser_cache[0]
-
-
-def _cache_file():
-    """``$XDG_CACHE_HOME/fwlint/iptables-grammar-larkVERSION.cache`` when that directory is
-    writable, else False (no cache).  Lark checks the file against the grammar and options."""
-    import os
-
-    import lark
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    folder = os.path.join(base, "fwlint")
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError:
-        return False
-    if not os.access(folder, os.W_OK):
-        return False
-    return os.path.join(folder, f"iptables-grammar-lark{lark.__version__}.cache")
 
 
 # --------------------------------------------------------------------------- words

@@ -49,34 +49,18 @@ _OBJECT_KINDS = ("counter", "quota", "limit", "ct", "synproxy", "secmark", "tunn
 
 
 def _parser():
-    """The Lark parser, built on first use and kept (building costs more than a small parse).
+    """The Lark parser, built on first use and kept for the process.
 
-    Lark may keep the built tables in the user's cache directory (never inside the
-    installed package): that saves most of the build on the next run, which matters in a
-    pre-commit hook.  Lark checks the cached file against the grammar and its options."""
+    Lark's on-disk cache is not used: it is a pickle, and loading a pickle that someone else
+    could have written (a restored CI cache) runs their code.  Building costs about 15 ms."""
     global _PARSER
     if _PARSER is None:
         from lark import Lark
 
         from ..resources import grammar_path
         _PARSER = Lark(grammar_path("nft.lark").read_text(encoding="utf-8"), parser="lalr",
-                       lexer="contextual", propagate_positions=True, maybe_placeholders=False,
-                       cache=_cache_file())
+                       lexer="contextual", propagate_positions=True, maybe_placeholders=False)
     return _PARSER
-
-
-def _cache_file():
-    """``~/.cache/fwlint/nft-grammar.lark-cache`` when that directory is writable, else False."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    folder = os.path.join(base, "fwlint")
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError:
-        return False
-    if not os.access(folder, os.W_OK):
-        return False
-    import lark
-    return os.path.join(folder, f"nft-grammar-lark{lark.__version__}.cache")
 
 
 def parse_nft(text: str, path: str, include_dirs: Sequence[str] = (),
