@@ -18,9 +18,6 @@ from netns import CORPUS, corpus_inventory, in_netns, require_netns
 KNOWN_DIFFERENCES = {
     "nft-dumps/maps/dumps/typeof_maps_add_delete.nft":
         "nft 1.0.6 lists the dynamic map element as '0xa020304 [invalid type]'",
-    "openwrt-fw4/03_rules/12_mark.1.nft":
-        "nft rewrites 'mark and 0xffff0054 xor 0xab' into '& 0xffff00ff | 0xab'; fwlint keeps "
-        "mark arithmetic as text",
 }
 
 

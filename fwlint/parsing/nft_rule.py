@@ -691,6 +691,8 @@ class RuleReader:
             if expr.fields[0].name == "mark" and len(expr.fields) == 1:
                 kind = "ctmark" if expr.fields[0].header == "ct" else "mark"
             value = self.text[self.toks[value_start].offset:self.end_of(self.pos)]
+            if kind != "opaque":
+                value = canonical_mark_value(value)
             self.add_statement(kind, start, (("set", value),))
             return
         if word == "vmap":
@@ -1527,3 +1529,40 @@ _SIMPLE_STATEMENTS: dict[str, Callable[[RuleReader], None]] = {
     "last": RuleReader.read_last,
     "reset": RuleReader.read_reset,
 }
+
+
+_MARK_OPS = {"and": "&", "&": "&", "or": "|", "|": "|", "xor": "^", "^": "^"}
+
+
+def canonical_mark_value(value: str) -> str:
+    """A mark value as the kernel keeps it: ``SOURCE mark & MASK ^ XOR`` (or one number).
+
+    nft lists ``mark and 0xffff0054 xor 0xab`` as ``meta mark & 0xffff00ff | 0xab``; both
+    are ``(mark & 0xffff0054) ^ 0xab``.  Text it cannot fold is returned unchanged."""
+    words = value.replace("&", " & ").replace("|", " | ").replace("^", " ^ ").split()
+    if len(words) == 1 and words[0] != "mark":
+        try:
+            return f"{int(words[0], 0):#010x}"
+        except ValueError:
+            return value
+    source = "meta"
+    if words[0] in ("meta", "ct"):
+        source, words = words[0], words[1:]
+    if not words or words[0] != "mark" or len(words) % 2 == 0:
+        return value
+    mask, xor = 0xFFFFFFFF, 0
+    for op_word, number in zip(words[1::2], words[2::2]):
+        op = _MARK_OPS.get(op_word)
+        try:
+            operand = int(number, 0) & 0xFFFFFFFF
+        except ValueError:
+            return value
+        if op == "&":
+            mask, xor = mask & operand, xor & operand
+        elif op == "|":
+            mask, xor = mask & ~operand & 0xFFFFFFFF, xor | operand
+        elif op == "^":
+            xor ^= operand
+        else:
+            return value
+    return f"{source} mark & {mask:#010x} ^ {xor:#010x}"
