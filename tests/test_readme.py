@@ -26,3 +26,15 @@ def test_ci_runs_the_readme_test_command():
     test_command = next(b for b in blocks if "pytest" in b)
     ci_command = test_command.split(" && ", 2)[2]
     assert ci_command in read(".ci/run")
+
+
+def test_sample_output_is_what_fwlint_prints():
+    import subprocess
+    import sys
+
+    readme = read("README.md")
+    sample = re.search(r"Findings look like this.*?```\n(.*?)\n```", readme, re.S).group(1)
+    out = subprocess.run([sys.executable, "-m", "fwlint", "check", "--isolated", "--policy",
+                          "none", "--select", "FW201", "examples/workstation.rules"],
+                         capture_output=True, text=True, cwd=ROOT).stdout
+    assert sample in out

@@ -94,8 +94,8 @@ def check(ctx) -> Iterator[Problem]:
             message = f"rule is never reached in chain {result.chain}"
         if result.conflict:
             message += f" (conflict: its verdict {_verdict(rule)} never applies)"
-        related = tuple(Related(r.span, f"covers part of it ({_verdict(r)})")
-                        for r in result.covering)
+        share = "covers it" if len(result.covering) == 1 else "covers part of it"
+        related = tuple(Related(r.span, f"{share} ({_verdict(r)})") for r in result.covering)
         yield Problem(span=rule.span, message=message, related=related,
                       key=f"{result.family}/{result.table}/{result.chain}/{rule.text}",
                       certainty=result.certainty)
