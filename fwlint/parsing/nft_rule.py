@@ -1326,6 +1326,11 @@ class RuleReader:
             low, high = {"<": (0, port - 1), "<=": (0, port), ">": (port + 1, 65535),
                          ">=": (port, 65535)}[op]
             return [PortMatch(fld.name, ((low, high),), False, span, (elems[0].parts[0],))]
+        if op == "!" and key == ("ct", "status") and all(
+                len(elem.parts) == 1 and elem.parts[0] in ("dnat", "snat") for elem in elems):
+            # "ct status ! dnat": none of these status bits is set (how nft lists "!= dnat"
+            # written against a flag); the virtual states are the same bits
+            return [CtStateMatch(frozenset(elem.parts[0] for elem in elems), True, span, "ct")]
         if op not in ("==", "!="):
             for elem in elems:
                 self.check(fld, elem.parts[0])

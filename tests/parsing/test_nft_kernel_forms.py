@@ -1,4 +1,4 @@
-"""Mark arithmetic is kept as the kernel keeps it, so a file and its listing are equal."""
+"""Forms nft lists differently from how people write them are kept as the kernel keeps them."""
 
 import pytest
 
@@ -28,3 +28,12 @@ def test_written_and_listed_forms_are_equal(written, listed):
 def test_different_arithmetic_stays_different():
     assert set_value("meta mark set mark xor 0xab") != set_value("meta mark set mark or 0xab")
     assert set_value("ct mark set ct mark") != set_value("ct mark set meta mark")
+
+
+def test_ct_status_bit_clear_is_the_negated_virtual_state():
+    text = ("table ip t { chain c { type filter hook input priority 0; "
+            "ct status ! dnat accept; ct status dnat accept; } }")
+    rules = parse_text(text, "t.nft", "nft").ruleset.tables[0].chains[0].rules
+    (not_dnat,), (dnat,) = rules[0].matches, rules[1].matches
+    assert not_dnat.states == dnat.states == frozenset({"dnat"})
+    assert not_dnat.negated and not dnat.negated
