@@ -57,9 +57,9 @@ from __future__ import annotations
 from typing import Iterator
 
 from ..findings import Problem, Related
-from ..policy.checking import (accepted_by, chain_span, describe_ports, intersect, merge_key,
-                               nat_note, normalize, open_classes, policy_ref, remap_hits,
-                               responsible_span, rules_related, uncertain)
+from ..policy.checking import (accepted_by, chain_span, describe_ports, intersect, nat_note,
+                               normalize, open_classes, policy_ref, remap_hits, service_groups,
+                               service_related, uncertain)
 from ..policy.model import format_protocols, format_ranges
 
 CODE = "FW403"
@@ -72,29 +72,19 @@ OPTIONS: dict = {}
 def check(ctx) -> Iterator[Problem]:
     policy = ctx.policy
     everything = open_classes(ctx, trusted=False)
-    groups: dict[tuple, dict] = {}
-    for item in everything:
-        for service, ports in remap_hits(policy, item):
-            span = responsible_span(ctx, item)
-            group = groups.setdefault(merge_key(span, item.protocol, service.name),
-                                      {"span": span, "service": service, "items": [], "ports": []})
-            group["items"].append(item)
-            group["ports"].extend(ports)
-    for (_, _, _, protocol, _), group in groups.items():
-        span, service, items = group["span"], group["service"], group["items"]
-        ports = normalize(group["ports"])
-        certainty, reason = uncertain(items)
+    for group in service_groups(ctx, everything, remap_hits):
+        service, protocol = group.service, group.protocol
+        ports = normalize(group.ports)
+        certainty, reason = uncertain(group.items)
         message = (f"{service.name} is remapped to {format_ranges(service.ports)}/"
                    f"{format_protocols(service.protocols)} by policy "
                    f"{policy_ref(policy, service.span)}, but its standard port "
                    f"{describe_ports(protocol, ports)} is still reachable"
-                   f"{nat_note(items[0])}: {accepted_by(items[0])}")
+                   f"{nat_note(group.items[0])}: {accepted_by(group.items[0])}")
         if reason:
             message += f" (possible: {reason})"
-        related = (Related(service.span, f"{service.label()} (policy {policy.name})"),)
-        for item in items:
-            related += tuple(r for r in rules_related(item, span) if r not in related)
-        yield Problem(span=span, message=message, related=related, certainty=certainty,
+        yield Problem(span=group.span, message=message, related=service_related(policy, group),
+                      certainty=certainty,
                       key=f"{policy.name}|remap-standard|{service.name}|{protocol}|{ports}")
     for service in policy.services:
         if not service.remapped:

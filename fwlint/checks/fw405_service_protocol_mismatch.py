@@ -47,8 +47,8 @@ from __future__ import annotations
 from typing import Iterator
 
 from ..findings import Problem, Related
-from ..policy.checking import (accepted_by, describe_ports, merge_key, mismatch_hits, normalize,
-                               open_classes, policy_ref, responsible_span, rules_related, uncertain)
+from ..policy.checking import (accepted_by, describe_ports, mismatch_hits, normalize, open_classes,
+                               policy_ref, service_groups, service_related, uncertain)
 from ..policy.model import format_protocols
 
 CODE = "FW405"
@@ -60,26 +60,16 @@ OPTIONS: dict = {}
 
 def check(ctx) -> Iterator[Problem]:
     policy = ctx.policy
-    groups: dict[tuple, dict] = {}
-    for item in open_classes(ctx):
-        for service, ports in mismatch_hits(policy, item):
-            span = responsible_span(ctx, item)
-            group = groups.setdefault(merge_key(span, item.protocol, service.name),
-                                      {"span": span, "service": service, "items": [], "ports": []})
-            group["items"].append(item)
-            group["ports"].extend(ports)
-    for (_, _, _, protocol, _), group in groups.items():
-        span, service, items = group["span"], group["service"], group["items"]
-        ports = normalize(group["ports"])
-        certainty, reason = uncertain(items)
+    for group in service_groups(ctx, open_classes(ctx), mismatch_hits):
+        service, protocol = group.service, group.protocol
+        ports = normalize(group.ports)
+        certainty, reason = uncertain(group.items)
         message = (f"{describe_ports(protocol, ports)} is open, but policy "
                    f"{policy_ref(policy, service.span)} allows {service.name} there only on "
                    f"{format_protocols(service.protocols)}; "
-                   f"{accepted_by(items[0])}")
+                   f"{accepted_by(group.items[0])}")
         if reason:
             message += f" (possible: {reason})"
-        related = (Related(service.span, f"{service.label()} (policy {policy.name})"),)
-        for item in items:
-            related += tuple(r for r in rules_related(item, span) if r not in related)
-        yield Problem(span=span, message=message, related=related, certainty=certainty,
+        yield Problem(span=group.span, message=message, related=service_related(policy, group),
+                      certainty=certainty,
                       key=f"{policy.name}|protocol|{service.name}|{protocol}|{ports}")

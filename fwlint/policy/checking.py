@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Optional
 
 from ..findings import Related
@@ -236,6 +236,39 @@ def policy_ref(policy: Policy, span: Span) -> str:
 
 def merge_key(span: Span, *parts) -> tuple:
     return (span.path, span.line, span.column, *parts)
+
+
+@dataclass
+class ServiceGroup:
+    """Open classes one finding reports: same responsible rule, protocol and policy service."""
+
+    span: Span
+    service: ServicePolicy
+    protocol: int
+    items: list = field(default_factory=list)
+    ports: list = field(default_factory=list)
+
+
+def service_groups(ctx, items: Iterable[Open], hits) -> list[ServiceGroup]:
+    """Group ``items`` by the policy services ``hits(policy, item)`` names for them."""
+    groups: dict[tuple, ServiceGroup] = {}
+    for item in items:
+        for service, ports in hits(ctx.policy, item):
+            span = responsible_span(ctx, item)
+            group = groups.setdefault(merge_key(span, item.protocol, service.name),
+                                      ServiceGroup(span, service, item.protocol))
+            group.items.append(item)
+            group.ports.extend(ports)
+    return list(groups.values())
+
+
+def service_related(policy: Policy, group: ServiceGroup) -> tuple[Related, ...]:
+    """The policy line of the group's service, then the other rules involved."""
+    service = group.service
+    related = (Related(service.span, f"{service.label()} (policy {policy.name})"),)
+    for item in group.items:
+        related += tuple(r for r in rules_related(item, group.span) if r not in related)
+    return related
 
 
 def uncertain(items: Iterable[Open]) -> tuple[str, str]:
