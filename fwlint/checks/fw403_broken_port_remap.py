@@ -83,7 +83,8 @@ def check(ctx) -> Iterator[Problem]:
                    f"{nat_note(group.items[0])}: {accepted_by(group.items[0])}")
         if reason:
             message += f" (possible: {reason})"
-        yield Problem(span=group.span, message=message, related=service_related(policy, group),
+        yield Problem(span=group.span, message=message,
+                      related=service_related(policy, service, group.items, group.span),
                       certainty=certainty,
                       key=f"{policy.name}|remap-standard|{service.name}|{protocol}|{ports}")
     for service in policy.services:

@@ -44,11 +44,11 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ..findings import Problem, Related
+from ..findings import Problem
 from ..policy.checking import (accepted_by, describe_addresses, describe_ports, family_version,
                                intersect, merge_key, nat_note, network_intervals, normalize,
-                               open_classes, policy_ref, responsible_span, rules_related, subtract,
-                               uncertain)
+                               open_classes, policy_ref, responsible_span, service_related,
+                               subtract, uncertain)
 
 CODE = "FW404"
 NAME = "unlisted-service-source"
@@ -90,8 +90,6 @@ def check(ctx) -> Iterator[Problem]:
                    f"{accepted_by(items[0])}")
         if reason:
             message += f" (possible: {reason})"
-        related = (Related(service.span, f"{service.label()} (policy {policy.name})"),)
-        for item in items:
-            related += tuple(r for r in rules_related(item, span) if r not in related)
-        yield Problem(span=span, message=message, related=related, certainty=certainty,
+        yield Problem(span=span, message=message,
+                      related=service_related(policy, service, items, span), certainty=certainty,
                       key=f"{policy.name}|source|{service.name}|{family}|{protocol}")

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ..findings import Problem, Related
+from ..findings import Problem
 from ..policy.checking import (accepted_by, describe_ports, mismatch_hits, normalize, open_classes,
                                policy_ref, service_groups, service_related, uncertain)
 from ..policy.model import format_protocols
@@ -70,6 +70,7 @@ def check(ctx) -> Iterator[Problem]:
                    f"{accepted_by(group.items[0])}")
         if reason:
             message += f" (possible: {reason})"
-        yield Problem(span=group.span, message=message, related=service_related(policy, group),
+        yield Problem(span=group.span, message=message,
+                      related=service_related(policy, service, group.items, group.span),
                       certainty=certainty,
                       key=f"{policy.name}|protocol|{service.name}|{protocol}|{ports}")

@@ -262,12 +262,12 @@ def service_groups(ctx, items: Iterable[Open], hits) -> list[ServiceGroup]:
     return list(groups.values())
 
 
-def service_related(policy: Policy, group: ServiceGroup) -> tuple[Related, ...]:
-    """The policy line of the group's service, then the other rules involved."""
-    service = group.service
+def service_related(policy: Policy, service: ServicePolicy, items: Iterable[Open],
+                    span: Span) -> tuple[Related, ...]:
+    """The policy line of ``service``, then the other rules that open ``items``."""
     related = (Related(service.span, f"{service.label()} (policy {policy.name})"),)
-    for item in group.items:
-        related += tuple(r for r in rules_related(item, group.span) if r not in related)
+    for item in items:
+        related += tuple(r for r in rules_related(item, span) if r not in related)
     return related
 
 
