@@ -9,9 +9,8 @@ from ..model import Rule
 from . import Exposure
 from .compile import restrict_box, with_field
 from .space import (CT, DADDR, DPORT, ICMP, IIF, LOCAL, MARK, OIF, PROTOCOL, SADDR, SPORT,
-                    TCPFLAGS, Box, BoxIndex, box_and, box_sub, ct_value, iv_or, iv_sub, iv_subset, normalize, points,
-                    space_and,
-                    space_sub_box)
+                    TCPFLAGS, Box, BoxIndex, box_and, box_sub, ct_value, iv_or, iv_sub,
+                    iv_subset, normalize, points, space_and)
 
 from .evaluate import subtract
 
