@@ -233,6 +233,7 @@ class Evaluation:
         self._effects: dict[tuple[int, str], frozenset] = {}
         self._hooks: dict[tuple, list[_Hook]] = {}
         self._exposure: Optional[tuple[Exposure, ...]] = None
+        self._rule_results: Optional[tuple[RuleResult, ...]] = None
 
     # ---------------------------------------------------------------- chains
 
@@ -366,10 +367,13 @@ class Evaluation:
     # ---------------------------------------------------------------- per-rule results
 
     def rule_results(self) -> tuple[RuleResult, ...]:
-        out = []
-        for key, (table, chain) in self.tables.items():
-            out.extend(self._chain_results(key, table, chain))
-        return tuple(out)
+        """Computed once: FW201, FW202 and FW209 each read every result."""
+        if self._rule_results is None:
+            out = []
+            for key, (table, chain) in self.tables.items():
+                out.extend(self._chain_results(key, table, chain))
+            self._rule_results = tuple(out)
+        return self._rule_results
 
     def _chain_results(self, key, table: Table, chain: Chain) -> Iterable[RuleResult]:
         view = self.view(key)
