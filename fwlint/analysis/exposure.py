@@ -1,5 +1,12 @@
 """Exposure: the NEW packets from outside that input (directly, or after a REDIRECT/DNAT to
-this host) or forward (after a DNAT to another host) accept, grouped into classes."""
+this host) or forward (after a DNAT to another host) accept, grouped into classes.
+
+Packets meet the prerouting filter chains first (raw, mangle, nft ``type filter hook
+prerouting``), in the kernel's priority order around the nat prerouting chain: those before
+it see every arriving packet, those after it the packet as translated.  What they drop is
+not exposed; where an unknown match or a statement that rewrites the packet may change
+that, the classes it touches are possible, not definite.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +22,7 @@ from .space import (CT, DADDR, DPORT, ICMP, IIF, LOCAL, MARK, OIF, PROTOCOL, SAD
 from .evaluate import subtract
 
 if TYPE_CHECKING:
-    from .evaluate import Decision, Evaluation
+    from .evaluate import Decision, Evaluation, _Hook
 
 REPORTED_PROTOCOLS = {"ip": (6, 17, 132, 33, 136, 1), "ip6": (6, 17, 132, 33, 136, 58)}
 PORTED = frozenset({6, 17, 132, 33, 136})
@@ -24,6 +31,9 @@ _MAX_PARTS = 20000
 _MAX_REMAINDER = 400
 APPROXIMATE = "too many overlapping rules to subtract exactly"
 _ALWAYS_HIDDEN = (SPORT, OIF, ICMP)
+#: packet fields whose rewriting (``ip daddr set …``) in prerouting changes what later chains see
+_REWRITTEN = frozenset({"saddr", "daddr", "sport", "dport", "protocol", "nexthdr", "l4proto",
+                        "pkttype", "iif", "iifname"})
 
 # (box, accepting rules, certain?, reasons)
 Part = tuple[Box, tuple[Rule, ...], bool, tuple[str, ...]]
@@ -40,14 +50,19 @@ def compute_exposure(ev: "Evaluation") -> tuple[Exposure, ...]:
         if "lo" in ev.domain.if_names:  # packets from outside never arrive on loopback
             lo = ev.domain.interface_class("lo")
             start = with_field(start, IIF, iv_sub(start[IIF], ((lo, lo),)))
+        before_nat, after_nat = _prerouting_filters(ev, family)
+        arriving = _accept_parts(ev, family, before_nat, [(start, (), True, ())], final=False)
         dnats = _dnat_decisions(ev, family)
-        local_start = restrict_box(start, LOCAL, ((1, 1),))
+        local_parts = [(local, rules, certain, reasons)
+                       for box, rules, certain, reasons in arriving
+                       if (local := restrict_box(box, LOCAL, ((1, 1),))) is not None]
         dnat_index = BoxIndex()
         for order, decision in enumerate(dnats):
             for b in decision.positive:
                 dnat_index.add(b, (order, decision))
         alike: dict[tuple, list[Box]] = {}  # parts opened the same way
-        for box, rules, certain, reasons in _accept_parts(ev, family, "input", [local_start]):
+        input_hooks = after_nat + ev.hooks(family, "input", ("filter", "route"))
+        for box, rules, certain, reasons in _accept_parts(ev, family, input_hooks, local_parts):
             alike.setdefault((tuple(map(id, rules)), rules, certain, reasons), []).append(box)
         for (_, rules, certain, reasons), boxes in alike.items():
             plain_boxes, approximate = _minus_dnat(boxes, dnat_index)
@@ -56,7 +71,7 @@ def compute_exposure(ev: "Evaluation") -> tuple[Exposure, ...]:
             for plain in plain_boxes:
                 _add(classes, labels, "input", family, plain, plain, rules, (), certain, reasons)
         for decision in dnats:
-            _expose_dnat(ev, family, start, decision, classes, labels)
+            _expose_dnat(ev, family, arriving, after_nat, decision, classes, labels)
     # merge classes that differ in one shown field only: ports, then sources, then interfaces
     by_ports: dict[tuple, list] = {}
     for key, ports in classes.items():
@@ -76,6 +91,20 @@ def compute_exposure(ev: "Evaluation") -> tuple[Exposure, ...]:
                             rules, nat_rules))
     out.sort(key=lambda x: (x.hook != "input", x.family, x.protocol, x.ports, x.sources))
     return tuple(out)
+
+
+def _prerouting_filters(ev: "Evaluation", family: str) -> tuple[list["_Hook"], list["_Hook"]]:
+    """The prerouting base chains other than nat, before and after the nat chain that
+    translates (by priority, as the kernel runs them; all "before" without one)."""
+    before: list["_Hook"] = []
+    after: list["_Hook"] = []
+    nat_seen = False
+    for hook in ev.hooks(family, "prerouting", ("filter", "nat", "route")):
+        if hook.chain.type == "nat":
+            nat_seen = True
+        else:
+            (after if nat_seen else before).append(hook)
+    return before, after
 
 
 def _dnat_decisions(ev: "Evaluation", family: str) -> list["Decision"]:
@@ -154,11 +183,15 @@ def _keeps_projection(box: Box, taken: Box, hidden: tuple[int, ...]) -> bool:
     return any(not iv_subset(box[f], taken[f]) for f in hidden + _ALWAYS_HIDDEN)
 
 
-def _expose_dnat(ev: "Evaluation", family: str, start: Box, decision: "Decision",
-                 classes: dict, labels: tuple[str, ...]) -> None:
+def _expose_dnat(ev: "Evaluation", family: str, arriving: list[Part], after_nat: list["_Hook"],
+                 decision: "Decision", classes: dict, labels: tuple[str, ...]) -> None:
+    """The classes one DNAT/REDIRECT decision opens: ``arriving`` (what the prerouting
+    chains before nat let through) translated, then the chains after nat and input or
+    forward."""
     verdict = decision.entry.rule.verdict
-    for original in decision.space:
-        box = box_and(original, start)
+    for original, (arrived, _, arrived_certain, arrived_reasons) in (
+            (o, a) for o in decision.space for a in arriving):
+        box = box_and(original, arrived)
         if box is None:
             continue
         image = box
@@ -179,8 +212,10 @@ def _expose_dnat(ev: "Evaluation", family: str, start: Box, decision: "Decision"
             part = restrict_box(image, LOCAL, ((local, local),))
             if part is None:
                 continue
-            for accepted, rules, certain, reasons in _accept_parts(ev, family, hook, [part],
-                                                                   translated=new_addresses):
+            hooks = after_nat + ev.hooks(family, hook, ("filter", "route"))
+            for accepted, rules, certain, reasons in _accept_parts(
+                    ev, family, hooks, [(part, (), arrived_certain, arrived_reasons)],
+                    translated=new_addresses):
                 before = accepted
                 if new_addresses:
                     before = with_field(before, DADDR, box[DADDR])
@@ -194,16 +229,18 @@ def _expose_dnat(ev: "Evaluation", family: str, start: Box, decision: "Decision"
                      internal_ports=bool(verdict.to_ports), internal_addresses=new_addresses)
 
 
-def _accept_parts(ev: "Evaluation", family: str, hook_name: str, space: list[Box],
-                  translated: bool = False) -> list[Part]:
-    """The parts of ``space`` that every filter base chain of the hook accepts.
+def _accept_parts(ev: "Evaluation", family: str, hooks: list["_Hook"], parts: list[Part],
+                  translated: bool = False, final: bool = True) -> list[Part]:
+    """The parts of ``parts`` that every base chain of ``hooks`` (in order) accepts.
 
     ``translated``: the destination address is shown (after DNAT), so it is never hidden.
+    ``final``: no chain follows, so the last chain may skip subtractions that change no
+    reported class.  The accepting rules of prerouting chains are not the rules that open
+    a class (input's and forward's are), so they are not added to a part's rules.
     """
-    parts: list[Part] = [(b, (), True, ()) for b in space]
-    hooks = ev.hooks(family, hook_name, ("filter", "route"))
     for position, hook in enumerate(hooks):
-        last = position == len(hooks) - 1
+        last = final and position == len(hooks) - 1
+        shown = hook.chain.hook != "prerouting"
         hidden = () if translated else (DADDR,)
         index = ev.decision_index(hook.key)
         pure = ev.pure(hook.key)
@@ -235,9 +272,9 @@ def _accept_parts(ev: "Evaluation", family: str, hook_name: str, space: list[Box
                 if d.entry.rule.verdict.kind != "accept":
                     continue
                 doubts = () if pure else d.doubts(pieces)
+                opened = rules + (d.entry.rule,) if shown else rules
                 for p in pieces:
-                    new_parts.append((p, rules + (d.entry.rule,), certain and not doubts,
-                                      reasons + doubts))
+                    new_parts.append((p, opened, certain and not doubts, reasons + doubts))
                 if len(new_parts) > _MAX_PARTS:
                     break
             if policy_accept:
@@ -247,7 +284,43 @@ def _accept_parts(ev: "Evaluation", family: str, hook_name: str, space: list[Box
                 new_parts.extend((p, rules, certain and not doubts, reasons + doubts)
                                  for p in rest.boxes())
         parts = new_parts[:_MAX_PARTS]
+        if not shown:
+            parts = _mark_rewrites(ev, hook, parts)
     return parts
+
+
+def _mark_rewrites(ev: "Evaluation", hook: "_Hook", parts: list[Part]) -> list[Part]:
+    """Parts that a rule of a prerouting chain may rewrite (a mark the rules test, notrack,
+    ``ip daddr set …``, tproxy) are possible: later chains may see another packet."""
+    rewrites = [(e.comp.boxes, statement.text or statement.kind)
+                for _, e in ev._walk(hook.key) for statement in e.rule.statements
+                if _rewrites(ev, statement)]
+    if not rewrites:
+        return parts
+    out: list[Part] = []
+    for box, rules, certain, reasons in parts:
+        why = tuple(f"{text} (rewrites the packet in prerouting)" for boxes, text in rewrites
+                    if any(box_and(box, b) is not None for b in boxes))
+        out.append((box, rules, certain and not why, reasons + why))
+    return out
+
+
+def _rewrites(ev: "Evaluation", statement) -> bool:
+    """Whether a statement may change what later chains match: a mark the rules test,
+    notrack (the state), tproxy, or an nft ``… set`` of an address, port, protocol or raw
+    payload (``ct helper set``, ``ip dscp set`` and the like change nothing matched)."""
+    if statement.kind == "mark":
+        return ev.domain.mark_max > 0
+    if statement.kind == "notrack":
+        return True
+    if statement.kind != "opaque":
+        return False
+    text = statement.text or ""
+    if text.startswith("tproxy"):
+        return True
+    left, found, _ = text.partition(" set ")
+    words = left.split()
+    return bool(found and words) and (words[0].startswith("@") or words[-1] in _REWRITTEN)
 
 
 def _add(classes: dict, labels: tuple[str, ...], hook: str, family: str, before: Box,
