@@ -1,0 +1,223 @@
+"""The iptables-save fast path (fwlint.parsing.iptables._FastRules) gives exactly what the
+general path gives: the same model values with the same spans, texts and counters (which
+model equality ignores, so the comparison walks every field), and the same errors.
+
+Inputs: every iptables corpus file (save files, listings, and iptables' own
+``extensions/*.t`` rule specs turned into save files, which include the rules iptables
+refuses), the 1,000- and 10,000-rule benchmark files when they were generated, and
+hand-written lines at the edges of what the fast path takes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import os
+
+import pytest
+
+from netns import CORPUS, corpus_available, corpus_inventory
+
+from fwlint.parsing.iptables import parse_iptables_save
+
+BENCH_OUT = os.path.join(os.path.dirname(__file__), "..", "..", "bench", "out")
+
+
+def _differences(fast, general, where="result"):
+    """Every place where two model values differ, spans and uncompared fields included."""
+    if dataclasses.is_dataclass(fast) and not isinstance(fast, type):
+        if type(fast) is not type(general):
+            return [f"{where}: {type(fast).__name__} != {type(general).__name__}"]
+        found = []
+        for f in dataclasses.fields(fast):
+            found += _differences(getattr(fast, f.name), getattr(general, f.name),
+                                  f"{where}.{f.name}")
+        return found
+    if isinstance(fast, (tuple, list)) and isinstance(general, (tuple, list)):
+        if type(fast) is not type(general) or len(fast) != len(general):
+            return [f"{where}: {fast!r} != {general!r}"]
+        found = []
+        for index, (a, b) in enumerate(zip(fast, general)):
+            found += _differences(a, b, f"{where}[{index}]")
+        return found
+    if type(fast) is not type(general) or fast != general:
+        return [f"{where}: {fast!r} != {general!r}"]
+    return []
+
+
+def _assert_same(text: str, path: str, ipv6: bool = False):
+    fast = parse_iptables_save(text, path, ipv6=ipv6)
+    general = parse_iptables_save(text, path, ipv6=ipv6, fast=False)
+    differences = _differences(fast, general)
+    assert not differences, "\n".join(differences[:20])
+    return fast
+
+
+def _iptables_files() -> list[tuple[str, bool]]:
+    if not corpus_available():
+        return []
+    return [(row["path"], row["format"] == "ip6tables-save") for row in corpus_inventory()
+            if row["format"] in ("iptables-save", "ip6tables-save", "iptables-S")]
+
+
+@pytest.mark.parametrize("name,ipv6", _iptables_files(), ids=lambda value: str(value))
+def test_corpus_files_read_the_same_through_both_paths(name, ipv6):
+    path = os.path.join(CORPUS, name)
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        _assert_same(handle.read(), path, ipv6)
+
+
+def _t_files() -> list[str]:
+    if not corpus_available():
+        return []
+    return [path for path in sorted(glob.glob(os.path.join(CORPUS, "ipt-tests", "extensions",
+                                                           "*.t")))
+            if not os.path.basename(path).startswith(("libebt_", "libarpt_"))]
+
+
+def _t_file_as_save(path: str) -> str:
+    """An extensions/*.t file as iptables-save input: one table per ``*table`` section, its
+    chains declared, one ``-A`` line per rule spec (OK and FAIL ones alike)."""
+    tables: dict[str, list[str]] = {}
+    table, chains = "filter", ["INPUT"]
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            line = line.rstrip("\n")
+            if line.startswith(":"):
+                chains = line[1:].split(",")
+            elif line.startswith("*"):
+                table = line[1:].strip()
+            elif line and line[0] not in "#@%":
+                spec = line.split(";")[0]
+                tables.setdefault(table, []).extend(f"-A {chain} {spec}" for chain in chains)
+    return "".join(f"*{name}\n" + "\n".join(lines) + "\nCOMMIT\n"
+                   for name, lines in tables.items())
+
+
+@pytest.mark.parametrize("path", _t_files(), ids=os.path.basename)
+def test_iptables_extension_tests_read_the_same_through_both_paths(path):
+    text = _t_file_as_save(path)
+    _assert_same(text, path, ipv6=os.path.basename(path).startswith("libip6t_"))
+
+
+@pytest.mark.parametrize("size", [1000, 10000])
+def test_benchmark_files_read_the_same_through_both_paths(size):
+    path = os.path.join(BENCH_OUT, f"iptables-{size}.rules")
+    if not os.path.exists(path):
+        pytest.skip(f"{path} not generated (python bench/run.py --only iptables)")
+    with open(path, encoding="utf-8") as handle:
+        result = _assert_same(handle.read(), path)
+    assert not result.errors
+
+
+EDGE_LINES = [
+    '-A INPUT -m comment --comment "two  spaces" -j ACCEPT',
+    '-A INPUT -m comment --comment "" -j ACCEPT',
+    '-A INPUT -m comment --comment "a\\"b" -j ACCEPT',
+    '-A INPUT -m comment --comment ab"c d"e -j ACCEPT',
+    '-A INPUT -m comment --comment "x" -m comment --comment y -j ACCEPT',
+    '-A INPUT -m comment --comment ! -j ACCEPT',
+    '-A INPUT -m comment --comment "' + "c" * 256 + '" -j ACCEPT',
+    '-A INPUT -m comment --comment "unterminated -j ACCEPT',
+    "-A INPUT -p tcp --dport 22 -j ACCEPT",
+    "-A INPUT -p tcp -m tcp ! --dport 22 -j ACCEPT",
+    "-A INPUT -p tcp -m tcp --dport ! 22 -j ACCEPT",
+    "-A INPUT -p ! tcp -j ACCEPT",
+    "-A INPUT ! -p tcp -m tcp --dport 22 -j ACCEPT",
+    "-A INPUT -m tcp --dport 22 -p tcp -j ACCEPT",
+    "-A INPUT -p tcp -p udp -j ACCEPT",
+    "-A INPUT -p all -j ACCEPT",
+    "-A INPUT ! -p all -j ACCEPT",
+    "-A INPUT -p 999 -j ACCEPT",
+    "-A INPUT -s 10.0.0.1/8 -d 10.0.0.0/255.0.255.0 -j DROP",
+    "-A INPUT -s 10.0.0.1,10.0.0.2 -j DROP",
+    "-A INPUT ! -s host.example -j DROP",
+    "-A INPUT -s 300.1.1.1 -j DROP",
+    "-A INPUT -i eth+ -o + ! -i lo -j ACCEPT",
+    "-A INPUT -i + ! -o + -j ACCEPT",
+    "-A INPUT -i averyveryverylongname -j ACCEPT",
+    "-A INPUT -m tcp -p tcp --dport 22 -m comment --comment c --sport 1 -j ACCEPT",
+    "-A INPUT -m state --state NEW,ESTABLISHED -m conntrack --ctstate DNAT -j ACCEPT",
+    "-A INPUT -m foo --bar 1 -j ACCEPT",
+    "-A INPUT -m rateest --rateest1 x -j ACCEPT",
+    "-A INPUT -m owner --uid-owner 0 -j ACCEPT",
+    "-A OUTPUT -m owner --uid-owner 0 -j ACCEPT",
+    "-A INPUT -j ACCEPT -m tcp --dport 22",
+    "-A INPUT -j ACCEPT -j DROP",
+    "-A INPUT -j MYCHAIN --foo bar",
+    "-A INPUT -g MYCHAIN",
+    "-A INPUT -g MYCHAIN --foo",
+    "-A INPUT -p tcp -j REJECT --reject-with tcp-reset",
+    "-A INPUT -p udp -j REJECT --reject-with tcp-reset",
+    "-A INPUT -j LOG --log-prefix \"fw: \" --log-level 4",
+    "-A INPUT -j MARK --set-xmark 0x4000/0x4000",
+    "-A INPUT -j TARPIT --tarpit-opt 1",
+    "-A INPUT -j DNAT --to-destination 10.0.0.1:80",
+    "-A INPUT -f -j DROP",
+    "-A INPUT -c 1 2 -j DROP",
+    "-A INPUT -4 -j DROP",
+    "-A INPUT -6 -j DROP",
+    "-A INPUT --protocol tcp -j DROP",
+    "-A INPUT -ptcp -j DROP",
+    "-A INPUT -j",
+    "-A INPUT !",
+    "-A INPUT",
+    "-A INPUT -A FOO",
+    "-A INPUT  -j ACCEPT",
+    "-A INPUT -j ACCEPT ",
+    "-A INPUT\t-j ACCEPT",
+    "-A INPUT -j ACCEPT\r",
+    "[1:2] -A INPUT -j ACCEPT",
+]
+
+NAT_LINES = [
+    "-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:80",
+    "-A PREROUTING -j DNAT --to-destination 10.0.0.1:80",
+    "-A PREROUTING ! -p tcp -j DNAT --to-destination 10.0.0.1:80",
+    "-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1",
+    "-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1-10.0.0.9:80-90/100",
+    "-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:99999",
+    "-A PREROUTING -p tcp -j DNAT --to-destination :80",
+    "-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:80 --random",
+    "-A POSTROUTING -j MASQUERADE --random-fully",
+    "-A POSTROUTING -p tcp -j SNAT --to-source 10.0.0.1:1000-2000",
+]
+
+
+@pytest.mark.parametrize("line", EDGE_LINES)
+def test_edge_lines_read_the_same_through_both_paths(line):
+    _assert_same(f"*filter\n:INPUT DROP [0:0]\n{line}\n-A INPUT -j ACCEPT\nCOMMIT\n", "f")
+    _assert_same(f"*filter\n:INPUT DROP [0:0]\n{line}\n-A INPUT -j ACCEPT\nCOMMIT\n", "f",
+                 ipv6=True)
+
+
+@pytest.mark.parametrize("line", NAT_LINES)
+def test_nat_lines_read_the_same_through_both_paths(line):
+    _assert_same(f"*nat\n{line}\nCOMMIT\n*filter\n{line}\nCOMMIT\n", "f")
+    _assert_same(f"*nat\n{line.replace('10.0.0.1', '[fd00::1]')}\nCOMMIT\n", "f", ipv6=True)
+
+
+def test_the_fast_path_takes_the_common_lines():
+    """The benchmark's lines do go through the fast path (else the tests above prove
+    nothing about it)."""
+    from fwlint.parsing import iptables
+
+    taken = []
+    original = iptables._FastRules.append
+
+    def counting(self, table, line, number):
+        result = original(self, table, line, number)
+        taken.append(result)
+        return result
+
+    iptables._FastRules.append = counting
+    try:
+        parse_iptables_save("*nat\n:KUBE-SVC-X - [0:0]\n"
+                            '-A KUBE-SVC-X ! -s 10.244.0.0/16 -d 10.96.0.10/32 -p tcp -m '
+                            'comment --comment "kube-system/kube-dns:dns-tcp cluster IP" -m tcp '
+                            "--dport 53 -j KUBE-MARK-MASQ\n"
+                            "-A KUBE-SVC-X -p tcp -m tcp -j DNAT --to-destination 10.1.1.1:53\n"
+                            "COMMIT\n", "f")
+    finally:
+        iptables._FastRules.append = original
+    assert taken == [True, True]
