@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Optional, Sequence
 
-from .model import ParseError, Ruleset, Span
+from .model import ParseError, Ruleset, Span, Table
+
+if TYPE_CHECKING:
+    from .checks.jumps import JumpGraph
 
 #: option name -> default; FW010's OPTIONS
 DEFAULTS: dict[str, int] = {
@@ -86,22 +89,22 @@ def inside(candidate: str, roots: Sequence[str]) -> bool:
     return False
 
 
-def jump_depth_errors(ruleset: Ruleset, limits: Limits) -> list[ParseError]:
+def jump_depth_errors(ruleset: Ruleset, limits: Limits,
+                      jump_graph: Optional[Callable[[Table], "JumpGraph"]] = None
+                      ) -> list[ParseError]:
     """One error per table whose jumps nest deeper than the limit.
 
     Depth is the number of chains on the longest jump/goto path, a cycle counting all its
     chains: that bounds how deep anything that follows jumps may go (cycles themselves are
-    FW204's).
+    FW204's).  ``jump_graph``: where to get a table's graph (the engine's CheckContext, which
+    shares it with the checks); built afresh without it.
     """
+    if jump_graph is None:
+        from .checks.jumps import JumpGraph
+        jump_graph = JumpGraph
     errors = []
     for table in ruleset.tables:
-        names = {chain.name for chain in table.chains}
-        graph = {chain.name: sorted({rule.verdict.target for rule in chain.rules
-                                     if rule.verdict is not None
-                                     and rule.verdict.kind in ("jump", "goto")
-                                     and rule.verdict.target in names})
-                 for chain in table.chains}
-        depth, start = _deepest(graph)
+        depth, start = jump_graph(table).deepest()
         if depth > limits.max_jump_depth:
             chain = table.chain(start)
             errors.append(limit_error(
@@ -110,58 +113,3 @@ def jump_depth_errors(ruleset: Ruleset, limits: Limits) -> list[ParseError]:
                 f"{depth} chains deep, more than the limit of {limits.max_jump_depth}: "
                 "analysis and policy checks skipped for this file"))
     return errors
-
-
-def _deepest(graph: dict[str, list[str]]) -> tuple[int, str]:
-    """(depth, chain it starts from) of the longest path, each strongly connected component
-    weighted by its size; iterative, so deep graphs cannot exhaust the Python stack."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    component: dict[str, int] = {}
-    members: list[list[str]] = []
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    counter = 0
-    for root in graph:
-        if root in index:
-            continue
-        work = [(root, 0)]
-        while work:
-            node, position = work.pop()
-            if position == 0:
-                index[node] = low[node] = counter
-                counter += 1
-                stack.append(node)
-                on_stack.add(node)
-            successors = graph[node]
-            if position < len(successors):
-                work.append((node, position + 1))
-                succ = successors[position]
-                if succ not in index:
-                    work.append((succ, 0))
-                elif succ in on_stack:
-                    low[node] = min(low[node], index[succ])
-                continue
-            if low[node] == index[node]:
-                group = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component[member] = len(members)
-                    group.append(member)
-                    if member == node:
-                        break
-                members.append(group)
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-    # Tarjan numbers components in reverse topological order: successors come first.
-    depth = [0] * len(members)
-    for number, group in enumerate(members):
-        below = max((depth[component[s]] for m in group for s in graph[m]
-                     if component[s] != number), default=0)
-        depth[number] = len(group) + below
-    if not members:
-        return 0, ""
-    best = max(range(len(members)), key=lambda n: depth[n])
-    return depth[best], sorted(members[best])[0]

@@ -5,7 +5,8 @@ A check module has, at the top: a docstring in the fixed sections (``## What it 
 then ``CODE``, ``NAME``, ``SEVERITY`` (a severity name), ``TARGET`` and ``OPTIONS``, and a
 ``check`` function that yields :class:`fwlint.findings.Problem`:
 
-- ``TARGET = "rule"``: ``check(ctx, table, chain, rule)`` is called for every rule;
+- ``TARGET = "rule"``: ``check(ctx, table, chain, rule)`` is called for every rule, or,
+  when the module sets ``MATCHES`` (a tuple of match classes), for every rule holding one;
 - ``TARGET = "ruleset"``: ``check(ctx)`` once per file (structure: chains, jumps, …);
 - ``TARGET = "analysis"``: ``check(ctx)`` once per file, using ``ctx.analysis``;
 - ``TARGET = "policy"``: ``check(ctx)`` once per file, using ``ctx.analysis`` and
@@ -23,10 +24,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Callable, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 
 from ..findings import Problem, Severity
-from ..model import ParseError, Ruleset
+from ..model import ParseError, Ruleset, Table
+
+if TYPE_CHECKING:
+    from .jumps import JumpGraph
 
 TARGETS = ("parse", "rule", "ruleset", "analysis", "policy", "suppression", "baseline")
 DOC_SECTIONS = ("What it does", "Why is this bad", "Example", "Use instead")
@@ -44,6 +48,17 @@ class CheckContext:
     options: dict[str, Any] = field(default_factory=dict)
     _analysis: Any = None
     _analyze: Optional[Callable[[Ruleset], Any]] = None
+    _jump_graphs: dict = field(default_factory=dict, repr=False)
+
+    def jump_graph(self, table: Table) -> "JumpGraph":
+        """The jump graph of one of the ruleset's tables, built once per file (FW203, FW204,
+        FW301 and the jump-depth limit all read it)."""
+        entry = self._jump_graphs.get(id(table))
+        if entry is None or entry.table is not table:
+            from .jumps import JumpGraph
+
+            entry = self._jump_graphs[id(table)] = JumpGraph(table)
+        return entry
 
     @property
     def analysis(self) -> Any:
@@ -69,6 +84,8 @@ class CheckInfo:
     doc: str
     check: Callable[..., Iterable[Problem]]
     module: str
+    #: rule checks only: the match classes the check reads (None: it reads every rule)
+    matches: Optional[tuple[type, ...]] = None
 
     @classmethod
     def from_module(cls, module: ModuleType) -> "CheckInfo":
@@ -82,6 +99,7 @@ class CheckInfo:
             doc=(module.__doc__ or "").strip(),
             check=module.check,
             module=module.__name__,
+            matches=getattr(module, "MATCHES", None),
         )
 
     @property

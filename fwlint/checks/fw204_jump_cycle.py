@@ -60,7 +60,8 @@ from collections import deque
 from typing import Iterator
 
 from ..findings import Problem, Related
-from .fw203_undefined_jump_target import JumpReference, jump_references
+from .fw203_undefined_jump_target import JumpReference
+from .jumps import JumpGraph
 
 CODE = "FW204"
 NAME = "jump-cycle"
@@ -73,21 +74,15 @@ _KEEP = 8
 
 def check(ctx) -> Iterator[Problem]:
     for table in ctx.ruleset.tables:
-        order = {chain.name: i for i, chain in enumerate(table.chains)}
-        edges: dict[str, list[JumpReference]] = {name: [] for name in order}
-        targets: dict[str, list[str]] = {name: [] for name in order}
-        for ref in jump_references(table):
-            if ref.rule is not None and ref.target in order:
-                edges[ref.source].append(ref)
-                targets[ref.source].append(ref.target)
-        for component in _cycles(order, targets):
-            members = set(component)
-            inside = sorted((ref for name in component for ref in edges[name]
+        graph = ctx.jump_graph(table)
+        for named in graph.cycles():
+            members = set(named)
+            edges = _edges(graph, named)
+            inside = sorted((ref for name in named for ref in edges[name]
                              if ref.target in members),
                             key=lambda ref: (ref.span.line, ref.span.column))
             first = inside[0]
             path = _shortest_cycle(first.source, members, edges)
-            named = sorted(members, key=order.__getitem__)
             message = "jump cycle " + _shorten(path, " -> ")
             if len(named) > len(path) - 1:
                 message += f" (the loop joins {len(named)} chains: {_shorten(named, ', ')})"
@@ -103,45 +98,20 @@ def check(ctx) -> Iterator[Problem]:
             )
 
 
-def _cycles(order: dict[str, int], targets: dict[str, list[str]]) -> Iterator[list[str]]:
-    """Strongly connected components that hold a cycle (Tarjan, iterative: no recursion limit)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    for start in order:
-        if start in index or not targets[start]:
-            continue  # a chain that jumps nowhere is in no cycle unless a DFS reaches it
-        index[start] = low[start] = len(index)
-        stack.append(start)
-        on_stack.add(start)
-        work = [(start, iter(targets[start]))]
-        while work:
-            node, pending = work[-1]
-            for target in pending:
-                if target not in index:
-                    index[target] = low[target] = len(index)
-                    stack.append(target)
-                    on_stack.add(target)
-                    work.append((target, iter(targets[target])))
-                    break
-                if target in on_stack:
-                    low[node] = min(low[node], index[target])
-            else:
-                work.pop()
-                if work:
-                    parent = work[-1][0]
-                    low[parent] = min(low[parent], low[node])
-                if low[node] == index[node]:
-                    component = []
-                    while True:
-                        member = stack.pop()
-                        on_stack.discard(member)
-                        component.append(member)
-                        if member == node:
-                            break
-                    if len(component) > 1 or node in targets[node]:
-                        yield sorted(component, key=order.__getitem__)
+def _edges(graph: JumpGraph, names: list[str]) -> dict[str, list[JumpReference]]:
+    """The rule jumps from each of ``names`` to a defined chain, in rule order: built only for
+    the chains of a cycle (a kube-proxy dump has tens of thousands of jumps and no cycle)."""
+    edges: dict[str, list[JumpReference]] = {}
+    for name in names:
+        found = edges[name] = []
+        for chain in graph.chains_named(name):
+            for rule in chain.rules:
+                verdict = rule.verdict
+                if (verdict is not None and verdict.kind in ("jump", "goto") and verdict.target
+                        and verdict.target in graph.order):
+                    found.append(JumpReference(name, verdict.target, verdict.kind, rule.span,
+                                               rule))
+    return edges
 
 
 def _shortest_cycle(start: str, members: set[str],

@@ -56,6 +56,8 @@ CODE = "FW206"
 NAME = "invalid-port"
 SEVERITY = "high"
 TARGET = "rule"
+#: called only for rules with one of these matches
+MATCHES = (PortMatch,)
 OPTIONS: dict = {}
 
 MAX_PORT = 65535

@@ -53,6 +53,8 @@ CODE = "FW207"
 NAME = "port-without-protocol"
 SEVERITY = "high"
 TARGET = "rule"
+#: called only for rules with one of these matches
+MATCHES = (PortMatch,)
 OPTIONS: dict = {}
 
 

@@ -56,7 +56,6 @@ from typing import Iterator
 
 from ..findings import Problem
 from ..model import IPTABLES_BUILTIN_CHAINS
-from .fw203_undefined_jump_target import jump_references
 
 CODE = "FW301"
 NAME = "unused-chain"
@@ -73,7 +72,7 @@ _IPTABLES_BUILTIN_NAMES = frozenset(name for chains in IPTABLES_BUILTIN_CHAINS.v
 def check(ctx) -> Iterator[Problem]:
     nft = ctx.ruleset.format == "nft"
     for table in ctx.ruleset.tables:
-        referenced = {ref.target for ref in jump_references(table) if ref.source != ref.target}
+        referenced = ctx.jump_graph(table).referenced_from_elsewhere()
         for chain in table.chains:
             if chain.is_base or chain.name in referenced:
                 continue

@@ -51,6 +51,8 @@ CODE = "FW302"
 NAME = "address-host-bits"
 SEVERITY = "medium"
 TARGET = "rule"
+#: called only for rules with one of these matches
+MATCHES = (AddressMatch,)
 OPTIONS: dict = {}
 
 

@@ -52,6 +52,8 @@ CODE = "FW304"
 NAME = "deprecated-state-match"
 SEVERITY = "low"
 TARGET = "rule"
+#: called only for rules with one of these matches
+MATCHES = (CtStateMatch,)
 OPTIONS: dict = {}
 
 
