@@ -151,8 +151,8 @@ def _run_rule_checks(ctx: CheckContext, rule_checks: list[CheckInfo], settings: 
 
     A check that declares ``MATCHES`` (the match classes it reads) is called only for rules
     holding one of them; the checks to call are looked up once per distinct sequence of match
-    classes.  On bench/out/iptables-100000.rules this took the four rule checks from 0.48 s
-    to 0.1 s CPU: most rules hold one match, which only FW302 (addresses) reads.
+    classes.  On bench/out/iptables-100000.rules the four rule checks took 0.48 s CPU when
+    called for every rule, 0.19 s so (with their own fast paths for the common values).
     """
     path = ctx.ruleset.path
     options = [settings.options.get(info.code, {}) for info in rule_checks]
@@ -167,7 +167,7 @@ def _run_rule_checks(ctx: CheckContext, rule_checks: list[CheckInfo], settings: 
     for table in ctx.ruleset.tables:
         for chain in table.chains:
             for rule in chain.rules:
-                classes = tuple([match.__class__ for match in rule.matches])
+                classes = tuple(map(type, rule.matches))
                 plan = plans.get(classes)
                 if plan is None:
                     plan = plan_for(classes)

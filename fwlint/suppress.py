@@ -96,24 +96,28 @@ def parse_directive(text: str, kind: str, span: Span, covers: tuple[int, int]) -
 
 def find_directives(ruleset: Ruleset, texts: dict[str, str]) -> list[Directive]:
     """Every directive in the source files (``texts``: path -> text) and rule comments."""
-    rules_by_path: dict[str, list[Span]] = {}
     directives: list[Directive] = []
     for _table, _chain, rule in ruleset.iter_rules():
-        rules_by_path.setdefault(rule.span.path, []).append(rule.span)
         if rule.comment and "fwlint" in rule.comment:
             found = parse_directive(rule.comment, "comment", rule.span,
                                     (rule.span.line, rule.span.end_line))
             if found is not None:
                 directives.append(found)
+    rules_by_path: Optional[dict[str, list[Span]]] = None
     for path, text in texts.items():
         if "fwlint" not in text:
             continue
         lines = text.splitlines()
-        rule_spans = rules_by_path.get(path, [])
         for index, line in enumerate(lines):
             mark = _MARK_RE.search(line) if "fwlint" in line else None
             if mark is None:
                 continue
+            if rules_by_path is None:
+                # only once a directive is found: reading every rule's span costs 0.08 s
+                # CPU on 100,000 rules (spans are built when first read)
+                rules_by_path = {}
+                for _table, _chain, rule in ruleset.iter_rules():
+                    rules_by_path.setdefault(rule.span.path, []).append(rule.span)
             number = index + 1
             span = Span(path, number, mark.start() + 1, number, len(line))
             if line.lstrip().startswith("#"):
@@ -121,7 +125,7 @@ def find_directives(ruleset: Ruleset, texts: dict[str, str]) -> list[Directive]:
             else:
                 target = number
             found = parse_directive(mark.group(1), "inline", span,
-                                    _rule_lines(rule_spans, target))
+                                    _rule_lines(rules_by_path.get(path, []), target))
             if found is not None:
                 directives.append(found)
     return directives

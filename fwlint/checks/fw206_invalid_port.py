@@ -101,6 +101,8 @@ def check(ctx, table, chain, rule) -> Iterator[Problem]:
             continue
         for written in match.raw:
             for value in written.split(","):
+                if value.isdigit() and 0 < int(value) <= MAX_PORT:
+                    continue  # the common case, settled without the generator
                 for error in port_errors(value, zero_ok):
                     yield Problem(
                         span=match.span if match.span.line else rule.span,

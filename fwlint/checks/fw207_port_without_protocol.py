@@ -59,10 +59,15 @@ OPTIONS: dict = {}
 
 
 def check(ctx, table, chain, rule) -> Iterator[Problem]:
-    ports = [m for m in rule.matches if isinstance(m, PortMatch)]
+    ports = []
+    protocols = []
+    for m in rule.matches:
+        if isinstance(m, PortMatch):
+            ports.append(m)
+        elif isinstance(m, ProtocolMatch) and not m.negated:
+            protocols.append(m.protocols)
     if not ports:
         return
-    protocols = [m.protocols for m in rule.matches if isinstance(m, ProtocolMatch) and not m.negated]
     if protocols:
         allowed = frozenset.intersection(*protocols)
         if allowed and allowed <= PORT_PROTOCOLS:

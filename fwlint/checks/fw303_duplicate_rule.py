@@ -63,6 +63,8 @@ OPTIONS: dict = {}
 def check(ctx) -> Iterator[Problem]:
     for table in ctx.ruleset.tables:
         for chain in table.chains:
+            if len(chain.rules) < 2:
+                continue
             for rule, original in _repeats(chain.rules):
                 yield Problem(
                     span=rule.span,
@@ -83,12 +85,17 @@ def _repeats(rules: tuple[Rule, ...]) -> Iterator[tuple[Rule, Rule]]:
     bench/out/iptables-100000.rules, where kube-proxy's chains hold one rule per target;
     with outlines first it costs 0.06 s.
     """
+    if len(rules) == 2:  # most kube-proxy chains: no dicts needed
+        first, second = rules
+        if (_outline(first) == _outline(second)
+                and (first.matches, first.statements, first.verdict)
+                == (second.matches, second.statements, second.verdict)):
+            yield second, first
+        return
     first_by_outline: dict[tuple, Rule] = {}
     first_copy: dict[tuple, Rule] = {}
     for rule in rules:
-        verdict = rule.verdict
-        outline = (len(rule.matches), len(rule.statements), verdict.kind, verdict.target) \
-            if verdict is not None else (len(rule.matches), len(rule.statements))
+        outline = _outline(rule)
         earlier = first_by_outline.setdefault(outline, rule)
         if earlier is rule:
             continue
@@ -98,3 +105,11 @@ def _repeats(rules: tuple[Rule, ...]) -> Iterator[tuple[Rule, Rule]]:
         original = first_copy.setdefault((rule.matches, rule.statements, rule.verdict), rule)
         if original is not rule:
             yield rule, original
+
+
+def _outline(rule: Rule) -> tuple:
+    """What equal rules share and most different rules do not."""
+    verdict = rule.verdict
+    if verdict is None:
+        return len(rule.matches), len(rule.statements)
+    return len(rule.matches), len(rule.statements), verdict.kind, verdict.target

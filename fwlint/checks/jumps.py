@@ -130,22 +130,22 @@ def _components(order: dict[str, int], targets: dict[str, list[str]]
     reaches, so depths are known at once, and the deepest is the first finished of those
     deepest.
 
-    Iterative (no recursion limit), over integer chain numbers, and a chain that jumps
-    nowhere is finished where it is met instead of going through the work stack: most
-    kube-proxy chains hold one jump, to a chain without jumps.  35,904 chains: 0.2 s CPU
-    over names and dicts, 0.06 s so.
+    Iterative (no recursion limit), over integer chain numbers, and a chain that jumps only
+    to finished chains (or nowhere) is finished where it is met instead of going through
+    the work stack: most kube-proxy chains hold one jump, to a chain without jumps.
+    35,904 chains: 0.2 s CPU over names and dicts, 0.06 s so.
     """
-    names = list(order)
+    names = list(order)  # ``targets`` has the same keys in the same order
     number = {name: i for i, name in enumerate(names)}
     graph: list[tuple[int, ...]] = []
-    for name in names:
-        found = targets[name]
-        if len(found) == 1:
-            graph.append((number[found[0]],) if found[0] in number else ())
-        elif found:
-            graph.append(tuple([number[t] for t in sorted(set(found)) if t in number]))
+    empty = ()
+    for found in targets.values():
+        if not found:
+            graph.append(empty)
+        elif len(found) == 1:
+            graph.append((number[found[0]],) if found[0] in number else empty)
         else:
-            graph.append(())
+            graph.append(tuple([number[t] for t in sorted(set(found)) if t in number]))
     count = len(names)
     index = [-1] * count
     low = [0] * count
@@ -160,15 +160,23 @@ def _components(order: dict[str, int], targets: dict[str, list[str]]
     for root in range(count):
         if index[root] >= 0:
             continue
-        index[root] = low[root] = counter
-        counter += 1
-        if not graph[root]:
+        below = 0
+        for after in graph[root]:
+            if index[after] < 0:
+                break
+            if depth[after] > below:
+                below = depth[after]
+        else:  # jumps only to finished chains (the stack is empty between roots)
+            index[root] = low[root] = counter
+            counter += 1
             component[root] = components
             components += 1
-            depth[root] = 1
-            if best_depth < 1:
-                best_depth, best_group = 1, [root]
+            depth[root] = below + 1
+            if below + 1 > best_depth:
+                best_depth, best_group = below + 1, [root]
             continue
+        index[root] = low[root] = counter
+        counter += 1
         stack.append(root)
         on_stack[root] = True
         work = [(root, iter(graph[root]))]
@@ -176,15 +184,23 @@ def _components(order: dict[str, int], targets: dict[str, list[str]]
             node, pending = work[-1]
             for succ in pending:
                 if index[succ] < 0:
-                    index[succ] = low[succ] = counter
-                    counter += 1
-                    if not graph[succ]:
+                    below = 0
+                    for after in graph[succ]:
+                        if index[after] < 0 or on_stack[after]:
+                            break
+                        if depth[after] > below:
+                            below = depth[after]
+                    else:  # jumps only to finished chains: a component of its own, done
+                        index[succ] = low[succ] = counter
+                        counter += 1
                         component[succ] = components
                         components += 1
-                        depth[succ] = 1
-                        if best_depth < 1:
-                            best_depth, best_group = 1, [succ]
+                        depth[succ] = below + 1
+                        if below + 1 > best_depth:
+                            best_depth, best_group = below + 1, [succ]
                         continue
+                    index[succ] = low[succ] = counter
+                    counter += 1
                     stack.append(succ)
                     on_stack[succ] = True
                     work.append((succ, iter(graph[succ])))
