@@ -28,7 +28,7 @@ from ..model import Chain, Rule, Ruleset, Table, Verdict
 from . import Exposure, NatRule, Outcome, Packet, RuleResult
 from .compile import Compiled, Domain, FAMILY_NAMES, restrict_box
 from .space import (CT, CT_BASE, DADDR, DPORT, FAMILY, LOCAL, PROTOCOL, TCP_FLAG_BITS, Box,
-                    BoxIndex, box_and, box_contains, box_volume, ct_value, normalize, points,
+                    BoxIndex, box_and, box_contains, box_subset, box_volume, ct_value, normalize, points,
                     space_and, space_sub, space_sub_box, space_volume)
 
 NAT_IN_KINDS = frozenset({"dnat", "redirect"})
@@ -122,11 +122,13 @@ NO_VIEW = ChainView([], [], BoxIndex(), [])
 Minus = tuple[tuple[ChainView, int], ...]
 
 
-def subtract(boxes: Iterable[Box], minus: Minus, keep=None) -> list[Box]:
+def subtract(boxes: Iterable[Box], minus: Minus, keep=None,
+             emptied: Optional[list] = None) -> list[Box]:
     """``boxes`` minus the earlier pieces ``minus`` names, found through each chain's index.
 
     ``keep(box, piece_box)`` True skips a piece (see exposure: pieces that cannot change
-    what is reported)."""
+    what is reported).  ``emptied`` collects (view, piece) for each piece that took the
+    last of a box (see :func:`taken_whole`)."""
     result = list(boxes)
     for view, limit in minus:
         out: list[Box] = []
@@ -140,12 +142,27 @@ def subtract(boxes: Iterable[Box], minus: Minus, keep=None) -> list[Box]:
                 if box_and(b, piece.box) is not None:
                     parts = space_sub_box(parts, piece.box)
                     if not parts:
+                        if emptied is not None:
+                            emptied.append((view, piece))
                         break  # a later piece of a long chain prefix cannot bring any back
             out.extend(parts)
         result = out
         if not result:
             break
     return result
+
+
+def taken_whole(box: Box, minus: Minus, takers: Iterable[tuple["ChainView", Piece]]) -> bool:
+    """True when one piece of ``takers`` contains ``box`` and is among the pieces ``minus``
+    names: then ``subtract([box], minus, keep)`` is empty whatever ``keep`` (a piece that
+    contains the box is never kept), without querying the chain indexes."""
+    for view, piece in takers:
+        if box_subset(box, piece.box):
+            index = piece.entry.index
+            for minus_view, limit in minus:
+                if minus_view is view and index < limit:
+                    return True
+    return False
 
 
 def minus_contains(minus: Minus, point: tuple[int, ...]) -> bool:

@@ -189,7 +189,15 @@ def box_sub(a: Box, b: Box) -> list[Box]:
 
 
 def box_subset(a: Box, b: Box) -> bool:
-    return all(x is y or iv_subset(x, y) for x, y in zip(a, b))
+    for x, y in zip(a, b):
+        if x is y:
+            continue
+        if len(y) == 1:  # fields are never empty: within y's bounds is enough
+            if x[0][0] < y[0][0] or x[-1][1] > y[0][1]:
+                return False
+        elif iv_sub(x, y):
+            return False
+    return True
 
 
 def box_contains(box: Box, point: Sequence[int]) -> bool:
