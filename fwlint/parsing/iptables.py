@@ -12,7 +12,8 @@ from __future__ import annotations
 import functools
 import gc
 import re
-from itertools import accumulate
+from itertools import accumulate, compress
+from operator import itemgetter
 from sys import intern
 from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple, Optional
@@ -22,6 +23,7 @@ from ..model import (IPTABLES_BUILTIN_CHAINS, PROTOCOL_NUMBERS, AddressMatch, Ch
                      CtStateMatch, IcmpTypeMatch, InterfaceMatch, MarkMatch, OpaqueMatch,
                      ParseError, ParseResult, PortMatch, ProtocolMatch, Rule, Ruleset,
                      SetMatch, Span, Statement, Table, TcpFlagsMatch, Verdict, match_sort_key)
+from ..model import MAX_PACKED_COLUMN, SPAN_SLOTS, packed_line
 from .iptables_args import (ARITY, PARSERS, ArgError, canonical_args, parse_address,
                             parse_nat_to)
 from .iptables_modules import (PROTOCOL_MODULES, STANDARD_TARGETS, TERMINATING_TARGETS,
@@ -1128,15 +1130,16 @@ def _merge(intervals) -> tuple[tuple[int, int], ...]:
 # --------------------------------------------------------------------------- fast path
 
 
-def _respanner(cls: type) -> Callable[[Any, Span], Any]:
-    """A function that copies a frozen, slotted model value of ``cls`` with another span,
-    slot by slot (``dataclasses.replace`` goes through ``__init__`` by keyword: several
-    times slower)."""
+def _respanner(cls: type) -> Callable[[Any, Any], Any]:
+    """A function that copies a frozen, slotted model value of ``cls`` with another span
+    (a Span or a packed one), slot by slot: ``dataclasses.replace`` goes through
+    ``__init__`` by keyword and is several times slower."""
     from dataclasses import fields
     namespace: dict = {"_new": object.__new__, "_cls": cls}
     body = ["    new = _new(_cls)"]
     for f in fields(cls):
-        namespace[f"_set_{f.name}"] = cls.__dict__[f.name].__set__
+        slot = SPAN_SLOTS[cls] if f.name == "span" else cls.__dict__[f.name]
+        namespace[f"_set_{f.name}"] = slot.__set__
         body.append(f"    _set_{f.name}(new, {'span' if f.name == 'span' else 'value.' + f.name})")
     exec("def respan(value, span):\n" + "\n".join(body) + "\n    return new", namespace)
     return namespace["respan"]
@@ -1159,106 +1162,117 @@ def _line_span(path: str, line: int, column: int, end_column: int) -> Span:
     return span
 
 
-#: a group's words as the template's key -> its model values, or None: not a fast group
+def _sort_key(match) -> tuple:
+    """The cheap part of model.match_sort_key (see canonical_order)."""
+    name = _key_name(match)
+    return (_MATCH_ORDER[type(match)], _FIELD_ORDER.get(name, 9), name)
+
+
+_PROTOCOL_KEY = (_MATCH_ORDER[ProtocolMatch], 9, "")
+#: splits a rule line into [head, option, body, option, body, …] at the core options that
+#: start a group (with the "!" before them), see _FastRules.append
+_GROUP_SPLIT = re.compile(r" ((?:! )?-[psdiomjg]) ")
+_GROUP_KINDS = {**{option: option for option in ("-p", "-s", "-d", "-i", "-o", "-m", "-j", "-g")},
+                **{"! " + option: option for option in ("-p", "-s", "-d", "-i", "-o")}}
+_CORE_FIELDS = {"-s": ("saddr", (_MATCH_ORDER[AddressMatch], 0, "saddr")),
+                "-d": ("daddr", (_MATCH_ORDER[AddressMatch], 1, "daddr")),
+                "-i": ("iif", (_MATCH_ORDER[InterfaceMatch], 0, "iif")),
+                "-o": ("oif", (_MATCH_ORDER[InterfaceMatch], 1, "oif"))}
+_TARGETS = targets()
+
+
+def _full_order(matches: list, key: Callable) -> tuple:
+    return tuple(sorted(matches, key=key))
+
+
+#: a group's text -> its model values and comments, or None: not for the fast path
 _Template = Optional[tuple]
 _NO_TEMPLATE = object()
 
 
 class _FastRules:
     """Reads the common iptables-save rule line (``-A CHAIN`` and single-spaced options)
-    without the general option reader, to the same model values and spans.
+    without the general option reader, to the same model values, spans and errors.
 
     Core options (-p, -s, -d, -i, -o) are modelled directly.  Each module's or target's
     option group (``-m tcp --dport 3000``, ``-j REJECT --reject-with …``) is read once by
-    the general reader (_RuleParser), alone, and kept as a template keyed by its exact words
-    and what its meaning depends on (final protocol, table); a later occurrence only copies
-    the template's values with its own spans.  The groups that are unique on every rule of
-    a kube-proxy dump (comments, DNAT endpoints, jumps to per-service chains) are read
-    directly.  Anything else (old-style negation, counters, implicit protocol modules,
-    unknown or loose modules, modules restricted to some chains, an error) returns False
-    and the line goes through the general path, which stays the reference: the tests in
-    tests/parsing/test_fast_paths.py compare both paths on the corpus and bench files.
+    the general reader (_RuleParser), alone, and kept as a template keyed by its exact text
+    and what its meaning depends on (the rule's protocol, the table); a later occurrence
+    only copies the template's values with its own spans.  The groups that differ on every
+    rule of a kube-proxy dump (comments, DNAT endpoints, jumps to per-service chains) are
+    read directly.  Anything else (old-style negation, counters, implicit protocol modules,
+    unknown or loose modules, modules limited to some chains, any error) returns False and
+    the line goes through the general path, which stays the reference: the tests in
+    tests/parsing/test_iptables_fast_path.py compare both paths, spans included, on every
+    corpus file and on the benchmark files.  Spans are stored packed (model.packed_line).
 
-    Why: the general reader took 5.9 s CPU on bench/out/iptables-100000.rules (about 45 us
-    per rule: an _Instance per module, option lookups, a Word tuple per word); see
-    parse_iptables_save for the time with this path.
+    Why: the general reader takes 5.9 s CPU on bench/out/iptables-100000.rules, about 45 us
+    a rule (an _Instance per module, option lookups, a Word per word, a Span per value);
+    see parse_iptables_save for the time with this path.
     """
 
-    __slots__ = ("b", "path", "family", "version", "templates", "addresses", "protocols",
-                 "interfaces")
+    __slots__ = ("b", "path", "path_bits", "family", "version", "templates", "addresses",
+                 "protocols", "interfaces", "orders")
 
     def __init__(self, builder: _Builder, family: int):
         self.b = builder
         self.path = builder.path
+        self.path_bits = packed_line(builder.path, 0)
         self.family = family
         self.version = 6 if family == 6 else 4
-        self.templates: dict[tuple, _Template] = {}
+        self.templates: dict[tuple, dict[str, _Template]] = {}
         self.addresses: dict[str, Optional[tuple]] = {}
         self.protocols: dict[str, Optional[tuple]] = {}
         self.interfaces: dict[str, tuple] = {}
+        self.orders: dict[tuple, Callable[[list], tuple]] = {}
 
     def append(self, table: _TableState, line: str, number: int) -> bool:
         """Apply ``line`` (an ``-A`` command) to ``table``; False: use the general path."""
-        if '"' in line:
-            head, _, rest = line.partition('"')
-            quoted, quote, tail = rest.partition('"')
-            if not quote or '"' in tail or "\\" in quoted or head[-1:] != " " or \
-                    tail[:1] not in ("", " "):
-                return False
-            texts = head.split()
-            raws = texts + ['"' + quoted + '"']
-            texts.append(quoted)
-            tail_words = tail.split()
-            texts += tail_words
-            raws += tail_words
-        else:
-            texts = raws = line.split()
-        if " ".join(raws) != line or len(texts) < 2 or texts[0] != "-A":
+        if not line.isprintable() or "  " in line or "\\" in line or line[-1] == " " or \
+                len(line) > MAX_PACKED_COLUMN:
             return False
-        bounds = list(accumulate([len(raw) + 1 for raw in raws], initial=1))
-        path = self.path
-        n = len(texts)
+        # [head, option, body, option, body, …]: each option word of a core option with the
+        # "!" before it, each body the words up to the next one
+        pieces = _GROUP_SPLIT.split(line)
+        head = pieces[0]
+        chain_name = head[3:]
+        if head[:3] != "-A " or not chain_name or " " in chain_name or '"' in chain_name:
+            return False
+        base = self.path_bits | number << 40
         matches: list = []
-        groups: list[tuple[int, int]] = []
-        target: Optional[tuple[int, int]] = None
+        keys: list[tuple] = []
+        groups: list[tuple[int, str]] = []
+        target: Optional[tuple[int, str]] = None
         protocol: Optional[tuple[int, bool]] = None
-        i = 2
-        while i < n:
-            first = i
-            option = texts[i]
-            negated = option == "!"
-            if negated:
-                i += 1
-                if i >= n:
-                    return False
-                option = texts[i]
-            if i + 1 >= n:
+        offset = len(head) + 1  # of the next option word
+        for index in range(1, len(pieces), 2):
+            option = pieces[index]
+            body = pieces[index + 1]
+            start = offset
+            offset += len(option) + len(body) + 2
+            kind = _GROUP_KINDS.get(option)
+            if kind is None:  # a negated -m, -j or -g
                 return False
-            value = texts[i + 1]
-            if value == "!":  # old-style negation, or an error: the general path says which
-                return False
-            if option == "-m" or option == "-j" or option == "-g":
-                if negated or target is not None:
+            if kind == "-m":
+                if target is not None:
                     return False
-                end = i + 2
-                while end < n:
-                    word = texts[end]
-                    if word in _CORE or word == "!" and end + 1 < n and texts[end + 1] in _CORE:
-                        break
-                    end += 1
-                if option == "-m":
-                    groups.append((first, end))
-                else:
-                    target = (first, end)
-                i = end
+                groups.append((start, body))
                 continue
-            span = _line_span(path, number, bounds[first], bounds[i + 2] - 2)
-            if option == "-p":
+            if kind == "-j" or kind == "-g":
+                if target is not None:
+                    return False
+                target = (start, body)
+                continue
+            if " " in body or '"' in body or body == "!":
+                return False
+            negated = option[0] == "!"
+            span = base | (start + 1) << 20 | (offset - 1)
+            if kind == "-p":
                 if protocol is not None:
                     return False
-                known = self.protocols.get(value, _NO_TEMPLATE)
+                known = self.protocols.get(body, _NO_TEMPLATE)
                 if known is _NO_TEMPLATE:
-                    known = self._protocol(value)
+                    known = self._protocol(body)
                 if known is None:
                     return False
                 if known[0] == 0:
@@ -1268,99 +1282,123 @@ class _FastRules:
                 else:
                     protocol = (known[0], negated)
                     matches.append(ProtocolMatch(known[1], negated, span))
-            elif option == "-s" or option == "-d":
-                address = self.addresses.get(value, _NO_TEMPLATE)
+                    keys.append(_PROTOCOL_KEY)
+            elif kind == "-s" or kind == "-d":
+                address = self.addresses.get(body, _NO_TEMPLATE)
                 if address is _NO_TEMPLATE:
-                    address = self._address(value)
+                    address = self._address(body)
                 if address is None:
                     return False
-                matches.append(AddressMatch("saddr" if option == "-s" else "daddr",
-                                            self.version, address[0], negated, span,
-                                            address[1]))
-            elif option == "-i" or option == "-o":
-                if len(value) > 15:
+                field_name, key = _CORE_FIELDS[kind]
+                matches.append(AddressMatch(field_name, self.version, address[0], negated,
+                                            span, address[1]))
+                keys.append(key)
+            else:  # -i, -o
+                if len(body) > 15:
                     return False
-                if value != "+" or negated:
-                    interface = self.interfaces.get(value)
-                    if interface is None:
-                        wildcard = value.endswith("+")
-                        interface = ((value[:-1] if wildcard else value,), (wildcard,))
-                        self.interfaces[value] = interface
-                    matches.append(InterfaceMatch("iif" if option == "-i" else "oif",
-                                                  interface[0], interface[1], negated, span))
-            else:
-                return False
-            i += 2
+                if body == "+" and not negated:
+                    continue
+                interface = self.interfaces.get(body)
+                if interface is None:
+                    wildcard = body.endswith("+")
+                    interface = ((body[:-1] if wildcard else body,), (wildcard,))
+                    self.interfaces[body] = interface
+                field_name, key = _CORE_FIELDS[kind]
+                matches.append(InterfaceMatch(field_name, interface[0], interface[1], negated,
+                                              span))
+                keys.append(key)
 
+        context = (protocol, table.name)
+        templates = self.templates.get(context)
+        if templates is None:
+            templates = self.templates[context] = {}
         comments: list[str] = []
-        templates = self.templates
-        for first, end in groups:
-            if end - first == 4 and texts[first + 1] == "comment" and \
-                    texts[first + 2] == "--comment":
-                comment = texts[first + 3]
-                if not comment or len(comment) > 255:
+        for start, body in groups:
+            if body[:18] == "comment --comment ":
+                comment = body[18:]
+                if comment[:1] == '"':
+                    if len(comment) < 2 or comment[-1] != '"' or '"' in comment[1:-1]:
+                        return False
+                    comment = comment[1:-1]
+                elif " " in comment or '"' in comment:
+                    return False
+                if not comment or len(comment) > 255 or comment == "!":
                     return False
                 comments.append(comment)
                 continue
-            key = (tuple(raws[first:end]), protocol, table.name)
-            template = templates.get(key, _NO_TEMPLATE)
+            text = line[start:start + len(body) + 3]
+            template = templates.get(text, _NO_TEMPLATE)
             if template is _NO_TEMPLATE:
-                template = templates[key] = self._group_template(
-                    table, texts[1], texts[first:end], raws[first:end], protocol, False)
+                template = templates[text] = self._group_template(table, chain_name, text,
+                                                                  protocol, False)
             if template is None:
                 return False
             values, group_comments = template
-            for respan, value, start, last in values:
-                matches.append(respan(value, _line_span(path, number, bounds[first + start],
-                                                        bounds[first + last + 1] - 2)))
-            comments += group_comments
+            for respan, value, column, end_column, key in values:
+                matches.append(respan(value, base | (start + column) << 20 | (start + end_column)))
+                keys.append(key)
+            if group_comments:
+                comments += group_comments
 
         statements: tuple = ()
         verdict = None
         if target is not None:
-            first, end = target
-            name = texts[first + 1]
-            if end - first == 2 and (texts[first] == "-g" or name not in STANDARD_TARGETS
-                                     and name not in targets()
-                                     and name not in TERMINATING_TARGETS):
-                verdict = Verdict("goto" if texts[first] == "-g" else "jump",
-                                  intern(name), span=_line_span(
-                                      path, number, bounds[first + 1], bounds[end] - 2))
-            elif end - first == 2 and name in STANDARD_TARGETS:
-                verdict = Verdict(STANDARD_TARGETS[name],
-                                  span=_line_span(path, number, bounds[first], bounds[end] - 2))
-            elif end - first == 4 and name == "DNAT" and table.name == "nat" and \
-                    texts[first + 2] == "--to-destination":
-                verdict = self._dnat(texts[first + 3], protocol,
-                                     _line_span(path, number, bounds[first], bounds[end] - 2))
+            start, body = target
+            end = start + len(body) + 3
+            kind = line[start:start + 2]
+            if " " not in body and '"' not in body and (
+                    kind == "-g" or body not in STANDARD_TARGETS and body not in _TARGETS
+                    and body not in TERMINATING_TARGETS):
+                verdict = Verdict("goto" if kind == "-g" else "jump", intern(body), (), (), (),
+                                  base | (start + 4) << 20 | end)
+            elif kind == "-j" and body in STANDARD_TARGETS:
+                verdict = Verdict(STANDARD_TARGETS[body], None, (), (), (),
+                                  base | (start + 1) << 20 | end)
+            elif kind == "-j" and body[:22] == "DNAT --to-destination " and \
+                    table.name == "nat":
+                verdict = self._dnat(body[22:], protocol, base | (start + 1) << 20 | end)
                 if verdict is None:
                     return False
             else:
-                key = (tuple(raws[first:end]), protocol, table.name)
-                template = templates.get(key, _NO_TEMPLATE)
+                text = line[start:end]
+                template = templates.get(text, _NO_TEMPLATE)
                 if template is _NO_TEMPLATE:
-                    template = templates[key] = self._group_template(
-                        table, texts[1], texts[first:end], raws[first:end], protocol, True)
+                    template = templates[text] = self._group_template(table, chain_name, text,
+                                                                      protocol, True)
                 if template is None:
                     return False
-                made = []
-                for respan, value, start, last in template[0]:
-                    made.append(respan(value, _line_span(
-                        path, number, bounds[first + start], bounds[first + last + 1] - 2)))
-                if isinstance(made[0], Verdict):
-                    verdict = made[0]
+                respan, value, column, end_column, _ = template[0][0]
+                made = respan(value, base | (start + column) << 20 | (start + end_column))
+                if made.__class__ is Verdict:
+                    verdict = made
                 else:
-                    statements = (made[0],)
+                    statements = (made,)
 
-        rule = Rule(canonical_order(matches), statements, verdict,
-                    "; ".join(comments) if comments else None,
-                    _line_span(path, number, 1, len(line)), line, None)
-        chain = table.chains.get(texts[1])
+        if len(matches) < 2:
+            ordered = tuple(matches)
+        else:
+            order = self.orders.get(tuple(keys))
+            if order is None:
+                order = self._order(keys)
+            ordered = order(matches)
+        rule = Rule(ordered, statements, verdict, "; ".join(comments) if comments else None,
+                    base | 1 << 20 | len(line), line, None)
+        chain = table.chains.get(chain_name)
         if chain is None:
-            chain = self.b.chain(table, intern(texts[1]),
-                                 _line_span(path, number, bounds[1], bounds[2] - 2))
+            chain = self.b.chain(table, intern(chain_name),
+                                 _line_span(self.path, number, 4, len(head)))
         chain.rules.append(rule)
         return True
+
+    def _order(self, keys: list[tuple]) -> Callable[[list], tuple]:
+        """How to put matches with these sort keys in canonical order (canonical_order):
+        a permutation when the keys decide it, else the full sort."""
+        if len(set(keys)) < len(keys):
+            order = functools.partial(_full_order, key=match_sort_key)
+        else:
+            order = itemgetter(*sorted(range(len(keys)), key=keys.__getitem__))
+        self.orders[tuple(keys)] = order
+        return order
 
     def _protocol(self, value: str) -> Optional[tuple[int, frozenset]]:
         number = _protocol_number(value)
@@ -1382,7 +1420,7 @@ class _FastRules:
         self.addresses[value] = address
         return address
 
-    def _dnat(self, to: str, protocol: Optional[tuple[int, bool]], span: Span
+    def _dnat(self, to: str, protocol: Optional[tuple[int, bool]], span: int
               ) -> Optional[Verdict]:
         """``-j DNAT --to-destination TO`` as _RuleParser._model_target reads it."""
         if "/" in to:
@@ -1394,16 +1432,18 @@ class _FastRules:
         if ports is not None and (protocol is None or protocol[1] or
                                   protocol[0] not in _NAT_PORT_PROTOS):
             return None
-        return Verdict("dnat", to_addresses=(addresses,) if addresses else (),
-                       to_ports=(ports,) if ports else (), span=span)
+        return Verdict("dnat", None, (addresses,) if addresses else (),
+                       (ports,) if ports else (), (), span)
 
-    def _group_template(self, table: _TableState, chain: str, texts: list[str],
-                        raws: list[str], protocol: Optional[tuple[int, bool]],
-                        is_target: bool) -> _Template:
-        """Read one option group alone with the general reader: its model values, with
-        spans whose columns are word indexes within the group, and its comments."""
-        words = [Word(text, raw, 0, index, index)
-                 for index, (text, raw) in enumerate(zip(texts, raws))]
+    def _group_template(self, table: _TableState, chain: str, text: str,
+                        protocol: Optional[tuple[int, bool]], is_target: bool) -> _Template:
+        """Read one option group (``-m tcp --dport 22``) alone with the general reader: its
+        model values, with spans whose columns count from the group's first character
+        (1-based), with their sort keys, and its comments."""
+        try:
+            words = split_words(text, 0, 1)
+        except WordError:
+            return None
         parser = _RuleParser(self.b, table, chain, self.family, words, "", Span("", 0, 0, 0, 0))
         parser.protocol = protocol
         comments: list[str] = []
@@ -1433,8 +1473,9 @@ class _FastRules:
                 made = parser.matches
         except (_Error, _OtherFamily):
             return None
-        return (tuple((_RESPAN[type(value)], value, value.span.column, value.span.end_column)
-                      for value in made), tuple(comments))
+        return (tuple((_RESPAN[type(value)], value, value.span.column, value.span.end_column,
+                       None if is_target else _sort_key(value)) for value in made),
+                tuple(comments))
 
 
 # --------------------------------------------------------------------------- save format
