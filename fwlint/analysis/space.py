@@ -313,6 +313,8 @@ class BoxIndex:
 
     def query(self, box: Box) -> Iterator:
         """Items whose box may intersect ``box`` (each at most once, any order)."""
+        if not self._count:
+            return
         values = _index_keys(box)
         given = tuple(i for i in range(3) if values[i] is not _WILD)
         choices = [values[i] + (_WILD,) for i in given]
