@@ -1172,6 +1172,9 @@ _PROTOCOL_KEY = (_MATCH_ORDER[ProtocolMatch], 9, "")
 #: splits a rule line into [head, option, body, option, body, …] at the core options that
 #: start a group (with the "!" before them), see _FastRules.append
 _GROUP_SPLIT = re.compile(r" ((?:! )?-[psdiomjg]) ")
+#: ``-m tcp --dport N`` and the udp one, read directly when the rule's protocol is theirs
+_SINGLE_PORT_GROUPS = {"tcp --dport ": (6, False), "udp --dport ": (17, False)}
+_DPORT_KEY = (_MATCH_ORDER[PortMatch], _FIELD_ORDER["dport"], "dport")
 _GROUP_KINDS = {**{option: option for option in ("-p", "-s", "-d", "-i", "-o", "-m", "-j", "-g")},
                 **{"! " + option: option for option in ("-p", "-s", "-d", "-i", "-o")}}
 _CORE_FIELDS = {"-s": ("saddr", (_MATCH_ORDER[AddressMatch], 0, "saddr")),
@@ -1212,7 +1215,7 @@ class _FastRules:
     """
 
     __slots__ = ("b", "path", "path_bits", "family", "version", "templates", "addresses",
-                 "protocols", "interfaces", "orders")
+                 "protocols", "interfaces", "orders", "ports")
 
     def __init__(self, builder: _Builder, family: int):
         self.b = builder
@@ -1225,6 +1228,7 @@ class _FastRules:
         self.protocols: dict[str, Optional[tuple]] = {}
         self.interfaces: dict[str, tuple] = {}
         self.orders: dict[tuple, Callable[[list], tuple]] = {}
+        self.ports: dict[str, tuple] = {}
 
     def append(self, table: _TableState, line: str, number: int) -> bool:
         """Apply ``line`` (an ``-A`` command) to ``table``; False: use the general path."""
@@ -1326,6 +1330,15 @@ class _FastRules:
                     return False
                 comments.append(comment)
                 continue
+            if body[:12] in _SINGLE_PORT_GROUPS and protocol == _SINGLE_PORT_GROUPS[body[:12]]:
+                port = self.ports.get(body[12:])
+                if port is None:
+                    port = self._port(body[12:])
+                if port:
+                    matches.append(PortMatch("dport", port[0], False, base | (start + 8) << 20 |
+                                             (start + len(body) + 3), port[1]))
+                    keys.append(_DPORT_KEY)
+                    continue
             text = line[start:start + len(body) + 3]
             template = templates.get(text, _NO_TEMPLATE)
             if template is _NO_TEMPLATE:
@@ -1390,6 +1403,25 @@ class _FastRules:
         chain.rules.append(rule)
         return True
 
+    def declare(self, table: _TableState, line: str, number: int) -> bool:
+        """Apply ``:CHAIN POLICY [packets:bytes]`` as _Builder.declare does; False: use the
+        general path."""
+        if not line.isprintable() or "  " in line or '"' in line or "\\" in line or \
+                line[-1] == " " or len(line) > MAX_PACKED_COLUMN:
+            return False
+        name, _, rest = line[1:].partition(" ")
+        policy = rest.partition(" ")[0] or "-"
+        if not name or policy not in ("ACCEPT", "DROP", "-"):
+            return False
+        span = self.path_bits | number << 40 | 1 << 20 | len(line)
+        builtin = IPTABLES_BUILTIN_CHAINS.get(table.name, {}).get(name)
+        chain = table.chains.get(name)
+        if chain is None:
+            chain = table.chains[name] = _ChainState(intern(name), span, builtin, None)
+        chain.span = span
+        chain.policy = policy.lower() if policy != "-" else ("accept" if builtin else None)
+        return True
+
     def _order(self, keys: list[tuple]) -> Callable[[list], tuple]:
         """How to put matches with these sort keys in canonical order (canonical_order):
         a permutation when the keys decide it, else the full sort."""
@@ -1399,6 +1431,14 @@ class _FastRules:
             order = itemgetter(*sorted(range(len(keys)), key=keys.__getitem__))
         self.orders[tuple(keys)] = order
         return order
+
+    def _port(self, text: str) -> tuple:
+        """(ranges, raw) of a plain port number as --dport reads it; () for anything else."""
+        port: tuple = ()
+        if text.isdigit() and text.isascii() and int(text) <= 65535:
+            port = (((int(text), int(text)),), (text,))
+        self.ports[text] = port
+        return port
 
     def _protocol(self, value: str) -> Optional[tuple[int, frozenset]]:
         number = _protocol_number(value)
@@ -1425,8 +1465,14 @@ class _FastRules:
         """``-j DNAT --to-destination TO`` as _RuleParser._model_target reads it."""
         if "/" in to:
             return None
+        address, colon, port = to.partition(":")
         try:
-            addresses, ports = parse_nat_to(to, self.family)
+            if self.family == 4 and address and port.isdigit() and port.isascii() and \
+                    "-" not in address and int(port) <= 65535:  # ADDR:PORT, what kube-proxy writes
+                low = parse_address(address, 4)[0]
+                addresses, ports = (low, low), (int(port), int(port))
+            else:
+                addresses, ports = parse_nat_to(to, self.family)
         except ArgError:
             return None
         if ports is not None and (protocol is None or protocol[1] or
@@ -1578,15 +1624,24 @@ class _SaveReader:
         if token.type == "LINES":  # whole lines: read them from the file's lines, no copy
             lines = self.b.lines
             last = token.line + token.value.count("\n") - token.value.endswith("\n")
+            fast, table = self.fast, self.table
+            if fast is None or table is None:
+                for number in range(token.line, last + 1):
+                    self.line(lines[number - 1], number)
+                return
+            append, declare = fast.append, fast.declare
             for number in range(token.line, last + 1):
-                self.line(lines[number - 1], number)
+                line = lines[number - 1]
+                if line[:3] == "-A ":
+                    if append(table, line, number):
+                        continue
+                elif line[:1] == ":" and declare(table, line, number):
+                    continue
+                self.line(line, number)
         else:
             self.other(token.value.rstrip("\n\r"), token.line)
 
     def line(self, line: str, number: int) -> None:
-        if line[:3] == "-A " and self.table is not None and self.fast is not None and \
-                self.fast.append(self.table, line.rstrip("\r"), number):
-            return
         stripped = line.strip()
         if not stripped or stripped[0] == "#":
             return

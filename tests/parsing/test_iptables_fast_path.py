@@ -251,3 +251,14 @@ def test_the_fast_path_takes_the_common_lines():
     finally:
         iptables._FastRules.append = original
     assert taken == [True, True]
+
+
+DECLARATIONS = [":INPUT DROP [0:0]", ":INPUT - [0:0]", ":INPUT", ":MINE - [0:0]", ":MINE ACCEPT",
+                ":MINE BAD [0:0]", ":", ": MINE", ":MINE  DROP", ':"MINE" DROP', ":MINE DROP ",
+                ":MINE DROP [0:0] extra", ":MINE\tDROP"]
+
+
+@pytest.mark.parametrize("line", DECLARATIONS)
+def test_chain_declarations_read_the_same_through_both_paths(line):
+    _assert_same(f"*filter\n-A MINE -j ACCEPT\n{line}\n-A INPUT -j MINE\n{line}\nCOMMIT\n", "f")
+    _assert_same(f"*nat\n{line}\n-A INPUT -j ACCEPT\nCOMMIT\n", "f")
