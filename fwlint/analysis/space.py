@@ -265,14 +265,26 @@ _WILD = None
 def _index_keys(box: Box) -> tuple[Optional[tuple], Optional[tuple], Optional[tuple]]:
     """(protocols, dports, dhosts) as value tuples, None where the box is too wide."""
     proto = box[PROTOCOL]
-    protos = tuple(p for lo, hi in proto for p in range(lo, hi + 1)) \
-        if iv_size(proto) <= 4 else _WILD
+    if len(proto) == 1:
+        lo, hi = proto[0]
+        protos = tuple(range(lo, hi + 1)) if hi - lo < 4 else _WILD
+    else:
+        protos = tuple(p for lo, hi in proto for p in range(lo, hi + 1)) \
+            if iv_size(proto) <= 4 else _WILD
     dport = box[DPORT]
-    ports = tuple(p for lo, hi in dport for p in range(lo, hi + 1)) \
-        if iv_size(dport) <= _MAX_INDEXED_PORTS else _WILD
+    if len(dport) == 1:
+        lo, hi = dport[0]
+        ports = tuple(range(lo, hi + 1)) if hi - lo < _MAX_INDEXED_PORTS else _WILD
+    else:
+        ports = tuple(p for lo, hi in dport for p in range(lo, hi + 1)) \
+            if iv_size(dport) <= _MAX_INDEXED_PORTS else _WILD
     daddr = box[DADDR]
-    hosts = tuple(lo for lo, hi in daddr) \
-        if len(daddr) <= 4 and all(lo == hi for lo, hi in daddr) else _WILD
+    if len(daddr) == 1:
+        lo, hi = daddr[0]
+        hosts = (lo,) if lo == hi else _WILD
+    else:
+        hosts = tuple(lo for lo, hi in daddr) \
+            if len(daddr) <= 4 and all(lo == hi for lo, hi in daddr) else _WILD
     return protos, ports, hosts
 
 
@@ -316,6 +328,21 @@ class BoxIndex:
         if not self._count:
             return
         values = _index_keys(box)
+        protos, ports, hosts = values
+        if protos is not _WILD and ports is not _WILD and hosts is not _WILD \
+                and len(protos) == 1 and len(ports) == 1 and len(hosts) == 1:
+            # one protocol, port and host (a packet, a DNAT's image, most rules): an item
+            # sits under at most one of these 8 keys, so no item repeats, the order is
+            # itertools.product's, and no ``seen`` set is needed
+            p, d, h = protos[0], ports[0], hosts[0]
+            get = self._slots.get
+            for key in ((p, d, h), (p, d, _WILD), (p, _WILD, h), (p, _WILD, _WILD),
+                        (_WILD, d, h), (_WILD, d, _WILD), (_WILD, _WILD, h),
+                        (_WILD, _WILD, _WILD)):
+                slot = get(key)
+                if slot:
+                    yield from slot
+            return
         given = tuple(i for i in range(3) if values[i] is not _WILD)
         choices = [values[i] + (_WILD,) for i in given]
         if len(given) == 3:
