@@ -11,6 +11,9 @@ from ..reporters import REPORTERS, get_reporter, write_atomic
 
 #: below this much input a process pool costs more than it saves
 PARALLEL_MIN_BYTES = 1 << 20
+#: ... or this many files: 80 small files (4 ms each) took 0.54 s wall serially and 0.48 s
+#: with two processes (best of 7, load 2 on 2 CPUs); 20 gained nothing
+PARALLEL_MIN_FILES = 64
 PROGRESS_AFTER_SECONDS = 1.0
 _TEXT_FORMATS = ("full", "concise")
 
@@ -96,9 +99,10 @@ def lint_paths(paths, resolver, jobs: int = 0) -> list:
         if path != "-" and settings.excludes(path):
             continue
         work.append((path, settings))
+    sizes = [os.path.getsize(p) if p != "-" and os.path.isfile(p) else 0 for p, _ in work]
     if not jobs:
-        size = sum(os.path.getsize(p) for p, _ in work if p != "-" and os.path.isfile(p))
-        jobs = (os.cpu_count() or 1) if len(work) > 1 and size >= PARALLEL_MIN_BYTES else 1
+        many = sum(sizes) >= PARALLEL_MIN_BYTES or len(work) >= PARALLEL_MIN_FILES
+        jobs = (os.cpu_count() or 1) if len(work) > 1 and many else 1
     jobs = max(1, min(jobs, len(work)))
     if any(path == "-" for path, _ in work):
         jobs = 1
@@ -109,22 +113,56 @@ def lint_paths(paths, resolver, jobs: int = 0) -> list:
             results.append(lint_file(path, settings))
             progress.step()
     else:
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            results = []
-            for result in pool.map(_lint_in_worker, work, chunksize=max(1, len(work) // (jobs * 8))):
-                results.append(result)
-                progress.step()
+        results = _lint_in_pool(work, sizes, jobs, progress)
     progress.done()
     return results
 
 
-def _lint_in_worker(item):
-    """lint_file in a worker process; the model is dropped (reporters do not need it)."""
-    from ..engine import lint_file
+def _lint_in_pool(work: list, sizes: list[int], jobs: int, progress: "_Progress") -> list:
+    """``work`` linted by ``jobs`` worker processes, largest files first so one big file
+    met last does not leave the other workers idle; results (and the first error) in the
+    order of ``work``.
 
-    result = lint_file(*item)
+    The corpus (542 files, 0.6 MB, 4.3 s CPU, its largest file 1.1 s) took 4.4 s wall with
+    one process and 2.9 s with -j 2 at best on a shared two-core machine; without -j it went
+    serially before, the files adding up to less than 1 MiB.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    from ..errors import UsageError
+
+    by_size = sorted(range(len(work)), key=lambda i: -sizes[i])
+    results: list = [None] * len(work)
+    # The smallest file is linted here first: forked workers then inherit its imports, its
+    # parser and the loaded policy instead of each paying for them (80 copies of
+    # examples/web-server.rules: 0.68 s CPU with -j 2 without this, 0.60 s with it, 0.55 s
+    # serially).
+    warm = by_size.pop()
+    results[warm] = _lint_in_worker(work[warm])
+    progress.step()
+    chunk = max(1, len(by_size) // (jobs * 8))
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for i, result in zip(by_size, pool.map(_lint_in_worker, [work[i] for i in by_size],
+                                               chunksize=chunk)):
+            results[i] = result
+            progress.step()
+    for result in results:
+        if isinstance(result, UsageError):
+            raise result  # the first in path order, as a serial run stops at
+    return results
+
+
+def _lint_in_worker(item):
+    """lint_file in a worker process; the model is dropped (reporters do not need it).  A
+    usage error (a file that cannot be read) is returned, for the parent to raise the first
+    in path order."""
+    from ..engine import lint_file
+    from ..errors import UsageError
+
+    try:
+        result = lint_file(*item)
+    except UsageError as exc:
+        return exc
     result.ruleset = None
     return result
 
