@@ -1130,21 +1130,47 @@ def _merge(intervals) -> tuple[tuple[int, int], ...]:
 # --------------------------------------------------------------------------- fast path
 
 
-def _respanner(cls: type) -> Callable[[Any, Any], Any]:
-    """A function that copies a frozen, slotted model value of ``cls`` with another span
-    (a Span or a packed one), slot by slot: ``dataclasses.replace`` goes through
-    ``__init__`` by keyword and is several times slower."""
+def _maker(cls: type) -> type:
+    """A constructor of ``cls`` values for the fast path, positional and about twice as fast
+    as ``cls(...)`` (0.5 instead of 1.0 us for a Rule, measured): it fills a mutable twin
+    class with the same slots by plain attribute stores, then makes the object a ``cls``.
+    A frozen dataclass can only fill its slots through their descriptors, one call each.
+    The twin's layout must match exactly, which assigning ``__class__`` checks (TypeError
+    at import otherwise)."""
     from dataclasses import fields
-    namespace: dict = {"_new": object.__new__, "_cls": cls}
-    body = ["    new = _new(_cls)"]
-    for f in fields(cls):
-        slot = SPAN_SLOTS[cls] if f.name == "span" else cls.__dict__[f.name]
-        namespace[f"_set_{f.name}"] = slot.__set__
-        body.append(f"    _set_{f.name}(new, {'span' if f.name == 'span' else 'value.' + f.name})")
-    exec("def respan(value, span):\n" + "\n".join(body) + "\n    return new", namespace)
+    names = [f.name for f in fields(cls)]
+    if tuple(names) != cls.__slots__:
+        raise TypeError(f"{cls.__name__}: slots differ from fields")
+    namespace: dict = {"_cls": cls}
+    exec(f"def __init__(self, {', '.join(names)}):\n"
+         + "".join(f"    self.{name} = {name}\n" for name in names)
+         + "    self.__class__ = _cls\n", namespace)
+    twin = type(f"_{cls.__name__}Maker", (), {"__slots__": cls.__slots__,
+                                               "__init__": namespace["__init__"]})
+    twin(*[None] * len(names))
+    return twin
+
+
+def _respanner(cls: type) -> Callable[[Any, Any], Any]:
+    """A function that copies a model value of ``cls`` with another span (a Span or a
+    packed one): ``dataclasses.replace`` goes through ``__init__`` by keyword and is several
+    times slower."""
+    from dataclasses import fields
+    args = ", ".join("span" if f.name == "span" else f"value.{f.name}" for f in fields(cls))
+    namespace: dict = {"_make": _maker(cls)}
+    exec(f"def respan(value, span):\n    return _make({args})", namespace)
     return namespace["respan"]
 
 
+#: the fast path keeps what it parsed in dicts of its own, dropped with the parse, instead
+#: of filling parse_address's process-wide cache with every address of a large file
+_parse_address_uncached = parse_address.__wrapped__
+_make_rule = _maker(Rule)
+_make_verdict = _maker(Verdict)
+_make_protocol = _maker(ProtocolMatch)
+_make_address = _maker(AddressMatch)
+_make_interface = _maker(InterfaceMatch)
+_make_port = _maker(PortMatch)
 _RESPAN = {cls: _respanner(cls) for cls in (
     ProtocolMatch, AddressMatch, PortMatch, InterfaceMatch, CtStateMatch, IcmpTypeMatch,
     TcpFlagsMatch, MarkMatch, SetMatch, OpaqueMatch, Statement, Verdict)}
@@ -1285,7 +1311,7 @@ class _FastRules:
                     protocol = (0, False)
                 else:
                     protocol = (known[0], negated)
-                    matches.append(ProtocolMatch(known[1], negated, span))
+                    matches.append(_make_protocol(known[1], negated, span))
                     keys.append(_PROTOCOL_KEY)
             elif kind == "-s" or kind == "-d":
                 address = self.addresses.get(body, _NO_TEMPLATE)
@@ -1294,7 +1320,7 @@ class _FastRules:
                 if address is None:
                     return False
                 field_name, key = _CORE_FIELDS[kind]
-                matches.append(AddressMatch(field_name, self.version, address[0], negated,
+                matches.append(_make_address(field_name, self.version, address[0], negated,
                                             span, address[1]))
                 keys.append(key)
             else:  # -i, -o
@@ -1308,7 +1334,7 @@ class _FastRules:
                     interface = ((body[:-1] if wildcard else body,), (wildcard,))
                     self.interfaces[body] = interface
                 field_name, key = _CORE_FIELDS[kind]
-                matches.append(InterfaceMatch(field_name, interface[0], interface[1], negated,
+                matches.append(_make_interface(field_name, interface[0], interface[1], negated,
                                               span))
                 keys.append(key)
 
@@ -1335,7 +1361,7 @@ class _FastRules:
                 if port is None:
                     port = self._port(body[12:])
                 if port:
-                    matches.append(PortMatch("dport", port[0], False, base | (start + 8) << 20 |
+                    matches.append(_make_port("dport", port[0], False, base | (start + 8) << 20 |
                                              (start + len(body) + 3), port[1]))
                     keys.append(_DPORT_KEY)
                     continue
@@ -1362,10 +1388,10 @@ class _FastRules:
             if " " not in body and '"' not in body and (
                     kind == "-g" or body not in STANDARD_TARGETS and body not in _TARGETS
                     and body not in TERMINATING_TARGETS):
-                verdict = Verdict("goto" if kind == "-g" else "jump", intern(body), (), (), (),
+                verdict = _make_verdict("goto" if kind == "-g" else "jump", intern(body), (), (), (),
                                   base | (start + 4) << 20 | end)
             elif kind == "-j" and body in STANDARD_TARGETS:
-                verdict = Verdict(STANDARD_TARGETS[body], None, (), (), (),
+                verdict = _make_verdict(STANDARD_TARGETS[body], None, (), (), (),
                                   base | (start + 1) << 20 | end)
             elif kind == "-j" and body[:22] == "DNAT --to-destination " and \
                     table.name == "nat":
@@ -1394,7 +1420,7 @@ class _FastRules:
             if order is None:
                 order = self._order(keys)
             ordered = order(matches)
-        rule = Rule(ordered, statements, verdict, "; ".join(comments) if comments else None,
+        rule = _make_rule(ordered, statements, verdict, "; ".join(comments) if comments else None,
                     base | 1 << 20 | len(line), line, None)
         chain = table.chains.get(chain_name)
         if chain is None:
@@ -1452,11 +1478,11 @@ class _FastRules:
         address = None
         if "," not in value:
             try:
-                low, high, contiguous = parse_address(value, self.version)
+                low, high, contiguous = _parse_address_uncached(value, self.version)
             except ArgError:
                 contiguous = False
-            if contiguous:
-                address = (((low, high),), (value,))
+            if contiguous:  # one int object for both ends of a host address
+                address = (((low, low if low == high else high),), (value,))
         self.addresses[value] = address
         return address
 
@@ -1469,8 +1495,9 @@ class _FastRules:
         try:
             if self.family == 4 and address and port.isdigit() and port.isascii() and \
                     "-" not in address and int(port) <= 65535:  # ADDR:PORT, what kube-proxy writes
-                low = parse_address(address, 4)[0]
-                addresses, ports = (low, low), (int(port), int(port))
+                low = _parse_address_uncached(address, 4)[0]
+                number = int(port)
+                addresses, ports = (low, low), (number, number)
             else:
                 addresses, ports = parse_nat_to(to, self.family)
         except ArgError:
@@ -1478,7 +1505,7 @@ class _FastRules:
         if ports is not None and (protocol is None or protocol[1] or
                                   protocol[0] not in _NAT_PORT_PROTOS):
             return None
-        return Verdict("dnat", None, (addresses,) if addresses else (),
+        return _make_verdict("dnat", None, (addresses,) if addresses else (),
                        (ports,) if ports else (), (), span)
 
     def _group_template(self, table: _TableState, chain: str, text: str,

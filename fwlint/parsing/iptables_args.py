@@ -119,7 +119,7 @@ def _ports(args, family):
 # --------------------------------------------------------------------------- addresses
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def parse_address(text: str, family: int) -> tuple[int, int, bool]:
     """``addr[/prefix|/mask]`` as (first, last, contiguous); a non-contiguous mask gives
     contiguous False (first/last are then meaningless)."""
