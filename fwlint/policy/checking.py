@@ -149,8 +149,23 @@ def _interface_trusted(name: str, patterns: tuple[str, ...]) -> bool:
 
 def open_classes(ctx, trusted: bool = True) -> tuple[Open, ...]:
     """NEW-connection exposure on input and forward, with ports, minus what the policy
-    trusts (``trusted=False``: everything, for "is this reachable at all")."""
+    trusts (``trusted=False``: everything, for "is this reachable at all").
+
+    Built once per analysis, policy and ``trusted``: FW401-FW405 and FW409 each ask, and
+    on bench/out/iptables-100000.rules (1,877 classes) five builds took 0.17 s under
+    cProfile."""
     policy: Policy = ctx.policy
+    built = _OPEN_CLASSES.setdefault(ctx.analysis, {})
+    entry = built.get((id(policy), trusted))
+    if entry is None or entry[0] is not policy:
+        entry = built[(id(policy), trusted)] = (policy, _open_classes(ctx, policy, trusted))
+    return entry[1]
+
+
+_OPEN_CLASSES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _open_classes(ctx, policy: Policy, trusted: bool) -> tuple[Open, ...]:
     trusted_names = tuple(s.value for s in policy.trusted_interfaces) if trusted else ()
     trusted_nets = [network for network, _ in policy.trusted_sources] if trusted else []
     result = []
@@ -301,6 +316,9 @@ def forbidden_hits(policy: Policy, item: Open) -> list[tuple[ForbiddenPorts, Por
     for entry in policy.forbidden:
         if item.protocol not in entry.protocols:
             continue
+        if not any(lo <= entry_hi and entry_lo <= hi for lo, hi in item.ports
+                   for entry_lo, entry_hi in entry.ports):
+            continue  # most entries: no port in common, no intersection to build
         ports = intersect(item.ports, entry.ports)
         if ports and (not entry.world_open or world_open(item.sources, item.family)):
             hits.append((entry, ports))

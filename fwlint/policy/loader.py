@@ -5,7 +5,6 @@ with file:line:column, so ``fwlint`` exits 2 with a message and never a tracebac
 from __future__ import annotations
 
 import ipaddress
-import json
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -117,6 +116,8 @@ def _raise(errors: list[DocumentError]) -> None:
 
 @lru_cache(maxsize=1)
 def schema() -> dict:
+    import json
+
     with open(policies_dir() / "policy.schema.json", encoding="utf-8") as handle:
         return json.load(handle)
 
