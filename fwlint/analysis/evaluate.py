@@ -252,6 +252,8 @@ class Evaluation:
         self._effects: dict[tuple[int, str], frozenset] = {}
         self._hooks: dict[tuple, list[_Hook]] = {}
         self._exposure: Optional[tuple[Exposure, ...]] = None
+        #: exposure's memo: id of a decision index item -> taken whole in its chain
+        self.dead_items: dict[int, bool] = {}
         self._rule_results: Optional[tuple[RuleResult, ...]] = None
 
     # ---------------------------------------------------------------- chains

@@ -246,10 +246,17 @@ def _accept_parts(ev: "Evaluation", family: str, hooks: list["_Hook"], parts: li
         index = ev.decision_index(hook.key)
         pure = ev.pure(hook.key)
         policy_accept = (hook.chain.policy or "accept") == "accept"
+        exact = policy_accept or not pure  # the pieces are also taken from ``rest``
         new_parts: list[Part] = []
         for box, rules, certain, reasons in parts:
-            found = sorted(((order, b, d) for order, b, d in index.query(box)
-                            if box_and(box, b) is not None), key=lambda x: x[0])
+            if exact:
+                found = sorted((item for item in index.query(box)
+                                if box_and(box, item[1]) is not None), key=lambda x: x[0])
+            else:  # only the accepted pieces count, so dead decisions need no look (where
+                # ``rest`` is kept, they are few and looking costs more than it saves)
+                found = sorted((item for item in index.query(box)
+                                if not _dead(ev, item) and box_and(box, item[1]) is not None),
+                               key=lambda x: x[0])
             rest = _Remainder([box])
             # a rule narrower than ``box`` in a field the classes do not show cannot remove a
             # class from the policy's remainder, unless other rules cover the rest of that
@@ -261,10 +268,10 @@ def _accept_parts(ev: "Evaluation", family: str, hooks: list["_Hook"], parts: li
             # the first is covered by the first (on the 100k-rule benchmark 64,647 such
             # subtractions, each a query of the chain's index, became one containment test)
             takers: list = []
-            for order, b, d in found:
+            for item in found:
+                order, b, d = item
                 if not rest and not pure:
                     break
-                exact = policy_accept or not pure  # the pieces are also taken from ``rest``
                 keep = (lambda x, y: _keeps_projection(x, y, hidden)) if last and not exact \
                     else None
                 if pure:
@@ -300,6 +307,26 @@ def _accept_parts(ev: "Evaluation", family: str, hooks: list["_Hook"], parts: li
         if not shown:
             parts = _mark_rewrites(ev, hook, parts)
     return parts
+
+
+def _dead(ev: "Evaluation", item: tuple) -> bool:
+    """Whether a decision's box (an item of a decision index) is taken whole by the earlier
+    pieces of its one chain, even counting only the pieces no ``keep`` of ``subtract`` can
+    skip for any part of it (those that contain it in every field exposure may hide).
+
+    Then ``subtract`` gives nothing for any part of the box, whatever ``keep``: with one
+    chain in ``minus`` every part meets the same pieces, each containing the part in the
+    hidden fields.  A rule after others that open its ports is such (on the 100k-rule
+    benchmark 1,209 of the 1,329 forward rules; 36 of the 42 that DNAT images meet, so a
+    DNAT to port 8080 looks at 4 rules instead of 40; exposure 9.6 -> 8.9 s).
+    """
+    dead = ev.dead_items.get(id(item))
+    if dead is None:
+        _, box, decision = item
+        dead = len(decision.minus) == 1 and not subtract(
+            [box], decision.minus, lambda x, y: _keeps_projection(x, y, (DADDR,)))
+        ev.dead_items[id(item)] = dead
+    return dead
 
 
 def _mark_rewrites(ev: "Evaluation", hook: "_Hook", parts: list[Part]) -> list[Part]:
