@@ -120,7 +120,7 @@ def _minus_dnat(boxes: list[Box], dnats: BoxIndex) -> tuple[list[Box], bool]:
     """The packets of ``boxes`` that no DNAT translates, as far as the exposure shows them,
     and whether that is approximate (too fragmented to finish)."""
     rest = _Remainder(boxes)
-    found = {id(d): (order, d) for box in boxes for order, d in dnats.query(box)}
+    found = {id(d): (order, d) for order, d in dnats.query_all(boxes)}
     for _, decision in sorted(found.values(), key=lambda item: item[0]):
         if not rest:
             break

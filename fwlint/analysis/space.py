@@ -343,23 +343,42 @@ class BoxIndex:
                 if slot:
                     yield from slot
             return
-        given = tuple(i for i in range(3) if values[i] is not _WILD)
-        choices = [values[i] + (_WILD,) for i in given]
-        if len(given) == 3:
-            keys: Iterable[tuple] = itertools.product(*choices)
-        else:
-            if self._by is None:
-                self._by = {}
-                for key in self._slots:
-                    self._add_key(key)
-            by = self._by.get(given, {})
-            keys = (key for combo in itertools.product(*choices) for key in by.get(combo, ()))
+        seen: set[int] = set()
+        for key in self._keys(values):
+            for item in self._slots.get(key, ()):
+                if id(item) not in seen:
+                    seen.add(id(item))
+                    yield item
+
+    def query_all(self, boxes: Iterable[Box]) -> Iterator:
+        """Items whose box may intersect one of ``boxes`` (each once, any order): the slots
+        of all the boxes are gathered first, so an item many boxes meet is read once (a
+        policy's remainder of 401 boxes against 30,111 DNAT decisions, on the 100k-rule
+        benchmark)."""
+        if not self._count:
+            return
+        keys: dict[tuple, None] = {}
+        for box in boxes:
+            keys.update(dict.fromkeys(self._keys(_index_keys(box))))
         seen: set[int] = set()
         for key in keys:
             for item in self._slots.get(key, ()):
                 if id(item) not in seen:
                     seen.add(id(item))
                     yield item
+
+    def _keys(self, values: tuple) -> Iterable[tuple]:
+        """The slot keys a query with these index values reads."""
+        given = tuple(i for i in range(3) if values[i] is not _WILD)
+        choices = [values[i] + (_WILD,) for i in given]
+        if len(given) == 3:
+            return itertools.product(*choices)
+        if self._by is None:
+            self._by = {}
+            for key in self._slots:
+                self._add_key(key)
+        by = self._by.get(given, {})
+        return (key for combo in itertools.product(*choices) for key in by.get(combo, ()))
 
 
 #: which key components a query may give (the rest wide), for the secondary maps
