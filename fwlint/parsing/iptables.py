@@ -1200,6 +1200,7 @@ _PROTOCOL_KEY = (_MATCH_ORDER[ProtocolMatch], 9, "")
 _GROUP_SPLIT = re.compile(r" ((?:! )?-[psdiomjg]) ")
 #: ``-m tcp --dport N`` and the udp one, read directly when the rule's protocol is theirs
 _SINGLE_PORT_GROUPS = {"tcp --dport ": (6, False), "udp --dport ": (17, False)}
+_SINGLE_PORT_PREFIXES = tuple(_SINGLE_PORT_GROUPS)
 _DPORT_KEY = (_MATCH_ORDER[PortMatch], _FIELD_ORDER["dport"], "dport")
 _GROUP_KINDS = {**{option: option for option in ("-p", "-s", "-d", "-i", "-o", "-m", "-j", "-g")},
                 **{"! " + option: option for option in ("-p", "-s", "-d", "-i", "-o")}}
@@ -1271,26 +1272,67 @@ class _FastRules:
         base = self.path_bits | number << 40
         matches: list = []
         keys: list[tuple] = []
-        groups: list[tuple[int, str]] = []
+        comments: Optional[list[str]] = None
+        templates: Optional[dict[str, _Template]] = None  # set by the first module group
         target: Optional[tuple[int, str]] = None
         protocol: Optional[tuple[int, bool]] = None
         offset = len(head) + 1  # of the next option word
-        for index in range(1, len(pieces), 2):
-            option = pieces[index]
-            body = pieces[index + 1]
+        rest = iter(pieces)
+        next(rest)
+        for option, body in zip(rest, rest):
             start = offset
             offset += len(option) + len(body) + 2
             kind = _GROUP_KINDS.get(option)
-            if kind is None:  # a negated -m, -j or -g
+            if kind is None or target is not None:  # a negated -m/-j/-g; options after -j
                 return False
             if kind == "-m":
-                if target is not None:
+                if body.startswith("comment --comment "):
+                    if body[18:19] == '"':
+                        comment = body[19:-1]
+                        if len(body) < 20 or body[-1] != '"' or '"' in comment:
+                            return False
+                    else:
+                        comment = body[18:]
+                        if " " in comment or '"' in comment:
+                            return False
+                    if not comment or len(comment) > 255 or comment == "!":
+                        return False
+                    if comments is None:
+                        comments = [comment]
+                    else:
+                        comments.append(comment)
+                    continue
+                if templates is None:  # the protocol is known: iptables-save writes -p first
+                    templates = self.templates.get((protocol, table.name))
+                    if templates is None:
+                        templates = self.templates[(protocol, table.name)] = {}
+                if body.startswith(_SINGLE_PORT_PREFIXES) and \
+                        protocol == _SINGLE_PORT_GROUPS[body[:12]]:
+                    port = self.ports.get(body[12:])
+                    if port is None:
+                        port = self._port(body[12:])
+                    if port:
+                        matches.append(_make_port("dport", port[0], False,
+                                                  base | (start + 8) << 20 | (offset - 1),
+                                                  port[1]))
+                        keys.append(_DPORT_KEY)
+                        continue
+                text = line[start:offset - 1]
+                template = templates.get(text, _NO_TEMPLATE)
+                if template is _NO_TEMPLATE:
+                    template = templates[text] = self._group_template(table, chain_name, text,
+                                                                      protocol, False)
+                if template is None:
                     return False
-                groups.append((start, body))
+                values, group_comments = template
+                for respan, value, column, end_column, key in values:
+                    matches.append(respan(value, base | (start + column) << 20 |
+                                          (start + end_column)))
+                    keys.append(key)
+                if group_comments:
+                    comments = (comments or []) + list(group_comments)
                 continue
             if kind == "-j" or kind == "-g":
-                if target is not None:
-                    return False
                 target = (start, body)
                 continue
             if " " in body or '"' in body or body == "!":
@@ -1298,7 +1340,7 @@ class _FastRules:
             negated = option[0] == "!"
             span = base | (start + 1) << 20 | (offset - 1)
             if kind == "-p":
-                if protocol is not None:
+                if protocol is not None or templates is not None:
                     return False
                 known = self.protocols.get(body, _NO_TEMPLATE)
                 if known is _NO_TEMPLATE:
@@ -1321,7 +1363,7 @@ class _FastRules:
                     return False
                 field_name, key = _CORE_FIELDS[kind]
                 matches.append(_make_address(field_name, self.version, address[0], negated,
-                                            span, address[1]))
+                                             span, address[1]))
                 keys.append(key)
             else:  # -i, -o
                 if len(body) > 15:
@@ -1335,49 +1377,8 @@ class _FastRules:
                     self.interfaces[body] = interface
                 field_name, key = _CORE_FIELDS[kind]
                 matches.append(_make_interface(field_name, interface[0], interface[1], negated,
-                                              span))
+                                               span))
                 keys.append(key)
-
-        context = (protocol, table.name)
-        templates = self.templates.get(context)
-        if templates is None:
-            templates = self.templates[context] = {}
-        comments: list[str] = []
-        for start, body in groups:
-            if body[:18] == "comment --comment ":
-                comment = body[18:]
-                if comment[:1] == '"':
-                    if len(comment) < 2 or comment[-1] != '"' or '"' in comment[1:-1]:
-                        return False
-                    comment = comment[1:-1]
-                elif " " in comment or '"' in comment:
-                    return False
-                if not comment or len(comment) > 255 or comment == "!":
-                    return False
-                comments.append(comment)
-                continue
-            if body[:12] in _SINGLE_PORT_GROUPS and protocol == _SINGLE_PORT_GROUPS[body[:12]]:
-                port = self.ports.get(body[12:])
-                if port is None:
-                    port = self._port(body[12:])
-                if port:
-                    matches.append(_make_port("dport", port[0], False, base | (start + 8) << 20 |
-                                             (start + len(body) + 3), port[1]))
-                    keys.append(_DPORT_KEY)
-                    continue
-            text = line[start:start + len(body) + 3]
-            template = templates.get(text, _NO_TEMPLATE)
-            if template is _NO_TEMPLATE:
-                template = templates[text] = self._group_template(table, chain_name, text,
-                                                                  protocol, False)
-            if template is None:
-                return False
-            values, group_comments = template
-            for respan, value, column, end_column, key in values:
-                matches.append(respan(value, base | (start + column) << 20 | (start + end_column)))
-                keys.append(key)
-            if group_comments:
-                comments += group_comments
 
         statements: tuple = ()
         verdict = None
@@ -1388,17 +1389,21 @@ class _FastRules:
             if " " not in body and '"' not in body and (
                     kind == "-g" or body not in STANDARD_TARGETS and body not in _TARGETS
                     and body not in TERMINATING_TARGETS):
-                verdict = _make_verdict("goto" if kind == "-g" else "jump", intern(body), (), (), (),
-                                  base | (start + 4) << 20 | end)
+                verdict = _make_verdict("goto" if kind == "-g" else "jump", intern(body), (), (),
+                                        (), base | (start + 4) << 20 | end)
             elif kind == "-j" and body in STANDARD_TARGETS:
                 verdict = _make_verdict(STANDARD_TARGETS[body], None, (), (), (),
-                                  base | (start + 1) << 20 | end)
+                                        base | (start + 1) << 20 | end)
             elif kind == "-j" and body[:22] == "DNAT --to-destination " and \
                     table.name == "nat":
                 verdict = self._dnat(body[22:], protocol, base | (start + 1) << 20 | end)
                 if verdict is None:
                     return False
             else:
+                if templates is None:
+                    templates = self.templates.get((protocol, table.name))
+                    if templates is None:
+                        templates = self.templates[(protocol, table.name)] = {}
                 text = line[start:end]
                 template = templates.get(text, _NO_TEMPLATE)
                 if template is _NO_TEMPLATE:
@@ -1420,8 +1425,9 @@ class _FastRules:
             if order is None:
                 order = self._order(keys)
             ordered = order(matches)
-        rule = _make_rule(ordered, statements, verdict, "; ".join(comments) if comments else None,
-                    base | 1 << 20 | len(line), line, None)
+        rule = _make_rule(ordered, statements, verdict,
+                          "; ".join(comments) if comments else None,
+                          base | 1 << 20 | len(line), line, None)
         chain = table.chains.get(chain_name)
         if chain is None:
             chain = self.b.chain(table, intern(chain_name),
