@@ -47,7 +47,7 @@ table inet filter {
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from ..findings import Problem
 from ..model import PortMatch
@@ -94,15 +94,25 @@ def port_errors(value: str, zero_ok: bool = False) -> Iterator[str]:
         yield f"range {text} holds only port 0, which is not a usable port"
 
 
-def check(ctx, table, chain, rule) -> Iterator[Problem]:
+def check(ctx, table, chain, rule) -> Iterable[Problem]:
+    """Problems of one rule; an empty tuple at once when every port is a plain number in
+    range (not a generator: FW206 runs on every rule with a port match)."""
+    for match in rule.matches:
+        if isinstance(match, PortMatch):
+            for written in match.raw:
+                for value in written.split(","):
+                    if not (value.isdigit() and 0 < int(value) <= MAX_PORT):
+                        return list(_problems(table, chain, rule))
+    return ()
+
+
+def _problems(table, chain, rule) -> Iterator[Problem]:
     zero_ok = rule.verdict is not None and rule.verdict.kind in _DROPPING
     for match in rule.matches:
         if not isinstance(match, PortMatch):
             continue
         for written in match.raw:
             for value in written.split(","):
-                if value.isdigit() and 0 < int(value) <= MAX_PORT:
-                    continue  # the common case, settled without the generator
                 for error in port_errors(value, zero_ok):
                     yield Problem(
                         span=match.span if match.span.line else rule.span,

@@ -44,7 +44,7 @@ table inet filter {
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterable
 
 from ..findings import Problem
 from ..model import PORT_PROTOCOLS, PROTOCOL_NAMES, PortMatch, ProtocolMatch
@@ -58,7 +58,9 @@ MATCHES = (PortMatch,)
 OPTIONS: dict = {}
 
 
-def check(ctx, table, chain, rule) -> Iterator[Problem]:
+def check(ctx, table, chain, rule) -> Iterable[Problem]:
+    """Problems of one rule; an empty tuple at once when its protocols all have ports (not
+    a generator: FW207 runs on every rule with a port match)."""
     ports = []
     protocols = []
     for m in rule.matches:
@@ -67,19 +69,18 @@ def check(ctx, table, chain, rule) -> Iterator[Problem]:
         elif isinstance(m, ProtocolMatch) and not m.negated:
             protocols.append(m.protocols)
     if not ports:
-        return
+        return ()
     if protocols:
         allowed = frozenset.intersection(*protocols)
         if allowed and allowed <= PORT_PROTOCOLS:
-            return
+            return ()
         extra = sorted(PROTOCOL_NAMES.get(p, str(p)) for p in allowed - PORT_PROTOCOLS)
         why = (f"the protocol match also allows {', '.join(extra)}, which has no ports" if extra
                else "the protocol matches leave no protocol at all")
     else:
         why = "no protocol match restricts the rule to tcp, udp, sctp, dccp or udplite"
-    for match in ports:
-        yield Problem(
-            span=match.span if match.span.line else rule.span,
-            message=f"{match.field} match without a port protocol: {why}",
-            key=f"{table.family}/{table.name}/{chain.name}/{rule.text}|{match.field}",
-        )
+    return [Problem(
+        span=match.span if match.span.line else rule.span,
+        message=f"{match.field} match without a port protocol: {why}",
+        key=f"{table.family}/{table.name}/{chain.name}/{rule.text}|{match.field}",
+    ) for match in ports]

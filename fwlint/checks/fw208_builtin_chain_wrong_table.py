@@ -72,6 +72,8 @@ def check(ctx) -> Iterator[Problem]:
     nft = ctx.ruleset.format == "nft"
     for table in ctx.ruleset.tables:
         for chain in table.chains:
+            if not nft and chain.name not in _IPTABLES_BUILTIN_NAMES:
+                continue  # a user chain (most of a kube-proxy dump): nothing to judge
             message = _nft_problem(table, chain) if nft else _iptables_problem(table, chain)
             if message:
                 span = chain.span if chain.span.line or not chain.rules else chain.rules[0].span

@@ -42,7 +42,7 @@ table inet filter {
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Iterator, Optional
+from typing import Iterable, Iterator, Optional
 
 from ..findings import Problem
 from ..model import AddressMatch
@@ -80,14 +80,23 @@ def _network_of_prefix(text: str) -> Optional[str]:
     return None if interface.ip == interface.network.network_address else str(interface.network)
 
 
-def check(ctx, table, chain, rule) -> Iterator[Problem]:
+def check(ctx, table, chain, rule) -> Iterable[Problem]:
+    """Problems of one rule; an empty tuple at once when no address has a prefix to judge
+    (not a generator: FW302 runs on every rule with an address match)."""
+    for match in rule.matches:
+        if isinstance(match, AddressMatch):
+            for written in match.raw:
+                if "/" in written and not (written.endswith("/32") and "," not in written
+                                           and ":" not in written):
+                    return list(_problems(table, chain, rule))
+    return ()
+
+
+def _problems(table, chain, rule) -> Iterator[Problem]:
     for match in rule.matches:
         if not isinstance(match, AddressMatch):
             continue
         for written in match.raw:
-            if "/" not in written or (written.endswith("/32") and "," not in written
-                                      and ":" not in written):
-                continue  # no prefix, or one IPv4 address: no host bits to judge
             for value in written.strip("{} ").split(","):
                 network = network_of(value)
                 if network is None:

@@ -11,6 +11,7 @@ built only where a finding needs them (a missing target, a cycle), which are rar
 
 from __future__ import annotations
 
+from itertools import chain as _concat
 from typing import Optional
 
 from ..model import Chain, Table
@@ -62,7 +63,7 @@ class JumpGraph:
     def has_missing_target(self) -> bool:
         """True when some rule or verdict-map element names a chain the table lacks."""
         order = self.order
-        return (any(target not in order for found in self.targets.values() for target in found)
+        return (not set(_concat.from_iterable(self.targets.values())) <= order.keys()
                 or any(ref.target not in order for ref in self.map_references()))
 
     def map_references(self) -> list:
@@ -85,12 +86,11 @@ class JumpGraph:
     def referenced_from_elsewhere(self) -> set[str]:
         """Chain names some other chain or a verdict map jumps to (a chain jumping to itself
         does not count)."""
-        referenced: set[str] = set()
-        for source, found in self.targets.items():
-            if source in found:
-                referenced.update(target for target in found if target != source)
-            else:
-                referenced.update(found)
+        referenced = set(_concat.from_iterable(self.targets.values()))
+        for source in [source for source, found in self.targets.items() if source in found]:
+            if not any(source in found for other, found in self.targets.items()
+                       if other != source):
+                referenced.discard(source)  # only it jumps to itself
         referenced.update(ref.target for ref in self.map_references())
         return referenced
 
