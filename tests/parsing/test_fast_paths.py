@@ -81,3 +81,25 @@ def test_parsing_leaves_the_collector_as_it_found_it():
         gc.enable()
     parse_text(text, "f.rules", "iptables-save")
     assert gc.isenabled()
+
+
+def test_packed_spans_read_back_as_spans_and_survive_copies():
+    """A front end may store a span packed (model.packed_line); reading it gives the Span,
+    once, and copies, pickles and equality behave as with a Span stored directly."""
+    import pickle
+
+    packed = model.packed_line("f.rules", 70000) | 5 << 20 | 17
+    match = model.PortMatch("dport", ((22, 22),), raw=("22",))
+    model.SPAN_SLOTS[model.PortMatch].__set__(match, packed)
+    assert match.span == model.Span("f.rules", 70000, 5, 70000, 17)
+    assert match.span is match.span
+    model.SPAN_SLOTS[model.PortMatch].__set__(match, packed)
+    copied = pickle.loads(pickle.dumps(match))
+    assert copied == match and copied.span == match.span
+    assert dataclasses.replace(match, negated=True).span == match.span
+    assert match == model.PortMatch("dport", ((22, 22),)) and "span" not in repr(match)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        match.span = model.NO_SPAN
+    largest = model.MAX_PACKED_COLUMN
+    packed = model.packed_line("g.rules", 1) | largest << 20 | largest
+    assert model.unpack_span(packed) == model.Span("g.rules", 1, largest, 1, largest)
