@@ -298,8 +298,8 @@ class _Builder:
             chains = []
             for chain in state.chains.values():
                 hook, ctype, priority = chain.builtin or (None, None, None)
-                chains.append(Chain(chain.name, tuple(chain.rules), hook=hook, type=ctype,
-                                    priority=priority, policy=chain.policy, span=chain.span))
+                chains.append(_make_chain(chain.name, tuple(chain.rules), hook, ctype, priority,
+                                          chain.policy, None, chain.span))
             tables.append(Table(state.family, state.name, tuple(chains), span=state.span))
         end = max(len(self.lines), 1)
         ruleset = Ruleset(self.path, fmt, tuple(tables),
@@ -1166,6 +1166,7 @@ def _respanner(cls: type) -> Callable[[Any, Any], Any]:
 #: of filling parse_address's process-wide cache with every address of a large file
 _parse_address_uncached = parse_address.__wrapped__
 _make_rule = _maker(Rule)
+_make_chain = _maker(Chain)
 _make_verdict = _maker(Verdict)
 _make_protocol = _maker(ProtocolMatch)
 _make_address = _maker(AddressMatch)
