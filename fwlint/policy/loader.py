@@ -87,11 +87,12 @@ def _display(path: str) -> str:
 def _load_text(text: str, path: str, base_dir: str, stack: tuple[str, ...],
                strict: bool) -> Policy:
     shown = _display(path) if os.path.isabs(path) else path
+    bundled = os.path.dirname(path) == str(policies_dir())
     try:
-        document = read_document(text, shown)
+        document = read_document(text, shown, bundled=bundled)
     except DocumentError as exc:
         raise UsageError(str(exc)) from None
-    if strict or os.path.dirname(path) != str(policies_dir()):
+    if strict or not bundled:
         _raise(_schema_errors(document))
     layer = _Layer.build(document)
     draft = _Draft()

@@ -101,3 +101,16 @@ def test_policy_line_shown_in_every_output_format(fmt, tmp_path):
                                    if r["location"]["path"].endswith("baseline.yaml")], finding
     else:
         assert f"baseline.yaml:{entry.span.line}" in out
+
+
+@pytest.mark.parametrize("name", builtin_policies())
+def test_bundled_policy_reads_the_same_through_libyaml(name):
+    """Bundled policies are composed by libyaml when PyYAML has it: the values and every
+    key's and value's position must be what PyYAML's Python parser gives."""
+    from fwlint.policy.yamldoc import read_document
+    from fwlint.resources import policies_dir
+
+    text = (policies_dir() / f"{name}.yaml").read_text(encoding="utf-8")
+    fast = read_document(text, f"{name}.yaml", bundled=True)
+    plain = read_document(text, f"{name}.yaml", bundled=False)
+    assert (fast.data, fast.values, fast.keys) == (plain.data, plain.values, plain.keys)
