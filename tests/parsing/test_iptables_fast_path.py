@@ -15,6 +15,7 @@ import glob
 import os
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from netns import CORPUS, corpus_available, corpus_inventory
 
@@ -262,3 +263,33 @@ DECLARATIONS = [":INPUT DROP [0:0]", ":INPUT - [0:0]", ":INPUT", ":MINE - [0:0]"
 def test_chain_declarations_read_the_same_through_both_paths(line):
     _assert_same(f"*filter\n-A MINE -j ACCEPT\n{line}\n-A INPUT -j MINE\n{line}\nCOMMIT\n", "f")
     _assert_same(f"*nat\n{line}\n-A INPUT -j ACCEPT\nCOMMIT\n", "f")
+
+
+_STRUCTURE_LINES = st.sampled_from([
+    "*filter", "*nat", "*bogus", " *raw", "\t*mangle", "\r*filter", "*", "COMMIT", " COMMIT \r",
+    "\tCOMMIT", "COMMITX", "COMMIT\r", "-A INPUT -j ACCEPT", "-A INPUT -p tcp --dport 22 -j DROP",
+    "-A FOO -j BAR", ":INPUT DROP [0:0]", ":FOO - [0:0]", "", "  ", "\r", "# comment",
+    " # indented", "junk line", "[0:0] -A INPUT -j ACCEPT", "-P INPUT DROP", "-N X",
+    '-A INPUT -m comment --comment "x" -j ACCEPT', "\t-A INPUT -j DROP"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_STRUCTURE_LINES, max_size=12), st.booleans(), st.booleans())
+def test_file_structure_reads_as_the_grammar_reads_it(lines, final_newline, ipv6):
+    """_read_structure against the Lark grammar: tables, COMMIT in and out of tables,
+    stray lines, blank and carriage-return lines, a missing COMMIT."""
+    text = "\n".join(lines) + ("\n" if final_newline and lines else "")
+    _assert_same(text, "s.rules", ipv6)
+
+
+def test_reading_iptables_save_does_not_import_lark():
+    """The structure is read without Lark: importing it and building the parser cost 0.1 s."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from fwlint.parsing import parse_text; "
+            "parse_text('*filter\\n-A INPUT -j ACCEPT\\nCOMMIT\\n', 'f', 'iptables-save'); "
+            "print('lark' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "False"
