@@ -16,8 +16,10 @@ numbers that chose it) and :mod:`fwlint.analysis.evaluate` (chains, views, NAT).
 
 from __future__ import annotations
 
+import functools
+import gc
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Callable, Optional, TypeVar
 
 from ..model import Rule, Ruleset
 
@@ -123,6 +125,31 @@ class NatRule:
     definite: tuple = field(default=(), compare=False, repr=False)
 
 
+_Result = TypeVar("_Result")
+
+
+def _without_cyclic_gc(method: Callable[..., _Result]) -> Callable[..., _Result]:
+    """Run an analysis step with the cyclic garbage collector paused, then move what it
+    built (long-lived views, decisions, results) out of the collector's reach.
+
+    The analysis builds millions of small tuples that live as long as the analysis; each
+    full collection walks them all.  On the 100k-rule benchmark the collector took 2.7 s
+    of the 11.4 s of exposure, rule results and NAT rules (15 full collections).  The
+    parser does the same (``fwlint.parsing.iptables``).
+    """
+    @functools.wraps(method)
+    def paused(*args, **kwargs) -> _Result:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return method(*args, **kwargs)
+        finally:
+            if enabled:
+                gc.freeze()
+                gc.enable()
+    return paused
+
+
 class Analysis:
     """The packet-space analysis of one ruleset (computed lazily, piece by piece)."""
 
@@ -141,14 +168,17 @@ class Analysis:
         """The outcome for one packet: the point is located in the computed spaces."""
         return self.evaluation.verdict_for(packet)
 
+    @_without_cyclic_gc
     def exposure(self) -> tuple[Exposure, ...]:
         """Every class of NEW packets from outside that input or forward accepts."""
         return self.evaluation.exposure()
 
+    @_without_cyclic_gc
     def rule_results(self) -> tuple[RuleResult, ...]:
         """Shadowing, redundancy and correlation of every rule reachable from a base chain."""
         return self.evaluation.rule_results()
 
+    @_without_cyclic_gc
     def nat_rules(self) -> tuple[NatRule, ...]:
         """DNAT/REDIRECT rules of prerouting nat chains, in evaluation order."""
         return self.evaluation.nat_rules()
