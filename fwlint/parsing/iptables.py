@@ -1203,13 +1203,17 @@ _GROUP_SPLIT = re.compile(r" ((?:! )?-[psdiomjg]) ")
 _SINGLE_PORT_GROUPS = {"tcp --dport ": (6, False), "udp --dport ": (17, False)}
 _SINGLE_PORT_PREFIXES = tuple(_SINGLE_PORT_GROUPS)
 _DPORT_KEY = (_MATCH_ORDER[PortMatch], _FIELD_ORDER["dport"], "dport")
-_GROUP_KINDS = {**{option: option for option in ("-p", "-s", "-d", "-i", "-o", "-m", "-j", "-g")},
-                **{"! " + option: option for option in ("-p", "-s", "-d", "-i", "-o")}}
+#: option word (with its "!") -> (option, characters up to the next option word but the body)
+_GROUP_KINDS = {**{option: (option, 4) for option in ("-p", "-s", "-d", "-i", "-o", "-m", "-j",
+                                                       "-g")},
+                **{"! " + option: (option, 6) for option in ("-p", "-s", "-d", "-i", "-o")}}
 _CORE_FIELDS = {"-s": ("saddr", (_MATCH_ORDER[AddressMatch], 0, "saddr")),
                 "-d": ("daddr", (_MATCH_ORDER[AddressMatch], 1, "daddr")),
                 "-i": ("iif", (_MATCH_ORDER[InterfaceMatch], 0, "iif")),
                 "-o": ("oif", (_MATCH_ORDER[InterfaceMatch], 1, "oif"))}
 _TARGETS = targets()
+#: ``-j NAME`` with any other NAME is a jump to a chain (see _RuleParser._core)
+_NOT_JUMPS = frozenset(STANDARD_TARGETS) | frozenset(_TARGETS) | TERMINATING_TARGETS
 
 
 def _full_order(matches: list, key: Callable) -> tuple:
@@ -1275,17 +1279,18 @@ class _FastRules:
         keys: list[tuple] = []
         comments: Optional[list[str]] = None
         templates: Optional[dict[str, _Template]] = None  # set by the first module group
-        target: Optional[tuple[int, str]] = None
+        target: Optional[tuple[int, str, str]] = None
         protocol: Optional[tuple[int, bool]] = None
         offset = len(head) + 1  # of the next option word
         rest = iter(pieces)
         next(rest)
         for option, body in zip(rest, rest):
-            start = offset
-            offset += len(option) + len(body) + 2
-            kind = _GROUP_KINDS.get(option)
-            if kind is None or target is not None:  # a negated -m/-j/-g; options after -j
+            entry = _GROUP_KINDS.get(option)
+            if entry is None or target is not None:  # a negated -m/-j/-g; options after -j
                 return False
+            kind, width = entry
+            start = offset
+            offset += width + len(body)
             if kind == "-m":
                 if body.startswith("comment --comment "):
                     if body[18:19] == '"':
@@ -1334,7 +1339,7 @@ class _FastRules:
                     comments = (comments or []) + list(group_comments)
                 continue
             if kind == "-j" or kind == "-g":
-                target = (start, body)
+                target = (start, body, kind)
                 continue
             if " " in body or '"' in body or body == "!":
                 return False
@@ -1384,12 +1389,10 @@ class _FastRules:
         statements: tuple = ()
         verdict = None
         if target is not None:
-            start, body = target
+            start, body, kind = target
             end = start + len(body) + 3
-            kind = line[start:start + 2]
-            if " " not in body and '"' not in body and (
-                    kind == "-g" or body not in STANDARD_TARGETS and body not in _TARGETS
-                    and body not in TERMINATING_TARGETS):
+            if (kind == "-g" or body not in _NOT_JUMPS) and " " not in body and \
+                    '"' not in body:
                 verdict = _make_verdict("goto" if kind == "-g" else "jump", intern(body), (), (),
                                         (), base | (start + 4) << 20 | end)
             elif kind == "-j" and body in STANDARD_TARGETS:
@@ -1657,16 +1660,15 @@ def _read_structure(reader: _SaveReader, lines: list[str]) -> bool:
     in_table = False
     for number in range(1, len(lines) + (lines[-1] != "")):
         line = lines[number - 1]
+        if line[:3] == "-A ":  # LINES, the commonest
+            if reader.table is None or not append(reader.table, line, number):
+                reader.line(line, number)
+            continue
         rest = line.lstrip(" \t\r")
         if not rest or rest[0] in "-:[#":  # LINES
-            table = reader.table
-            if table is not None:
-                if line[:3] == "-A ":
-                    if append(table, line, number):
-                        continue
-                elif line[:1] == ":" and declare(table, line, number):
-                    continue
-            reader.line(line, number)
+            if reader.table is None or line[:1] != ":" or \
+                    not declare(reader.table, line, number):
+                reader.line(line, number)
         elif in_table:
             if line.lstrip(" \t").rstrip(" \t\r") == "COMMIT":
                 reader.table = None
