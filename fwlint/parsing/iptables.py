@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import gc
 import re
-from itertools import accumulate, compress
+from socket import AF_INET, inet_pton
 from operator import itemgetter
 from sys import intern
 from dataclasses import dataclass, field
@@ -1486,7 +1486,18 @@ class _FastRules:
         """(intervals, raw) of a single address or CIDR; None for anything else (lists,
         host names, non-contiguous masks, errors)."""
         address = None
-        if "," not in value:
+        text, slash, prefix = value.partition("/")
+        if self.version == 4 and (not slash or prefix.isdigit() and prefix.isascii() and
+                                  int(prefix) <= 32):
+            try:  # the common IPv4 ADDR[/LEN] without parse_address's layers
+                low = int.from_bytes(inet_pton(AF_INET, text), "big")
+            except OSError:
+                pass
+            else:
+                host = (1 << (32 - int(prefix))) - 1 if slash else 0
+                low &= ~host
+                address = (((low, low | host if host else low),), (value,))
+        if address is None and "," not in value:
             try:
                 low, high, contiguous = _parse_address_uncached(value, self.version)
             except ArgError:
@@ -1505,7 +1516,10 @@ class _FastRules:
         try:
             if self.family == 4 and address and port.isdigit() and port.isascii() and \
                     "-" not in address and int(port) <= 65535:  # ADDR:PORT, what kube-proxy writes
-                low = _parse_address_uncached(address, 4)[0]
+                try:
+                    low = int.from_bytes(inet_pton(AF_INET, address), "big")
+                except OSError:
+                    low = _parse_address_uncached(address, 4)[0]
                 number = int(port)
                 addresses, ports = (low, low), (number, number)
             else:

@@ -199,6 +199,12 @@ EDGE_LINES = [
     "-A INPUT ! -j ACCEPT",
     "-A INPUT -s 10.0.0.1 ! -d 10.0.0.2 ! -s 10.0.0.3 -j DROP",
     "-A INPUT -s ! 10.0.0.1 -j DROP",
+    "-A INPUT -s 10.0.0.1/33 -j DROP",
+    "-A INPUT -s 10.0.0.1/032 -d 010.0.0.1 -j DROP",
+    "-A INPUT -s 10.0.0.1/ -j DROP",
+    "-A INPUT -s 10.9.8.7/0 ! -d 255.255.255.255/32 -j DROP",
+    "-A INPUT -s 10.0.0.1/255.255.255.0 -d fd00::1/64 -j DROP",
+    "-A INPUT -s 10.0.0.1/\u0663 -j DROP",
 ]
 
 NAT_LINES = [
@@ -212,6 +218,10 @@ NAT_LINES = [
     "-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:80 --random",
     "-A POSTROUTING -j MASQUERADE --random-fully",
     "-A POSTROUTING -p tcp -j SNAT --to-source 10.0.0.1:1000-2000",
+    "-A PREROUTING -p tcp -j DNAT --to-destination 010.0.0.1:80",
+    "-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1:080",
+    "-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.1-10.0.0.2:80",
+    "-A PREROUTING -p udp -j DNAT --to-destination 10.0.0.1:\u0668\u0660",
 ]
 
 
