@@ -104,8 +104,9 @@ def jump_depth_errors(ruleset: Ruleset, limits: Limits,
         jump_graph = JumpGraph
     errors = []
     for table in ruleset.tables:
-        depth, start = jump_graph(table).deepest()
-        if depth > limits.max_jump_depth:
+        graph = jump_graph(table)
+        if graph.depth() > limits.max_jump_depth:
+            depth, start = graph.deepest()
             chain = table.chain(start)
             errors.append(limit_error(
                 chain.span if chain is not None else table.span, "max-jump-depth",
