@@ -16,7 +16,8 @@ def _patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern]:
     when their first lines look like one, those first lines).  Compiled on the first folder
     walked: a run on named files does not need them (1.1 ms of a small file's run)."""
     return (
-        re.compile(r"(\.nft$|^nftables\.conf$|^rules\.v[46]$|^ip6?tables(\.rules|\.save|-save|\.conf)?$"
+        re.compile(r"(\.nft$|^nftables\.conf$|^rules\.v[46]$"
+                   r"|^ip6?tables(\.rules|\.save|-save|\.conf)?$"
                    r"|\.ip6?tables$|^ip6?tables[-_.].*\.(rules|save|txt)$)"),
         re.compile(r"\.(rules|save|conf|sh|ipt|fw|txt)$"),
         re.compile(

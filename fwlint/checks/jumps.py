@@ -5,8 +5,9 @@ and the jump-depth limit of FW010.
 Each of the four used to walk every rule and build its own references and its own strongly
 connected components.  On bench/out/iptables-100000.rules (35,904 nat chains, 69,886 jumps)
 that cost 0.68 s CPU together (limit 0.26, FW204 0.24, FW301 0.10, FW203 0.08); one shared
-graph over integer chain numbers costs 0.1 s (0.05 to build, 0.05 for the components).  Jump references with their spans are
-built only where a finding needs them (a missing target, a cycle), which are rare.
+graph over integer chain numbers costs 0.1 s (0.05 to build, 0.05 for the components).
+Jump references with their spans are built only where a finding needs them (a missing
+target, a cycle), which are rare.
 """
 
 from __future__ import annotations
