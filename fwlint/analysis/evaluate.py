@@ -28,8 +28,8 @@ from ..model import Chain, Rule, Ruleset, Table, Verdict
 from . import Exposure, NatRule, Outcome, Packet, RuleResult
 from .compile import Compiled, Domain, FAMILY_NAMES, restrict_box
 from .space import (CT, CT_BASE, DADDR, DPORT, FAMILY, LOCAL, PROTOCOL, TCP_FLAG_BITS, Box,
-                    BoxIndex, box_and, box_contains, box_subset, box_volume, ct_value, normalize, points,
-                    space_and, space_sub, space_sub_box, space_volume)
+                    BoxIndex, box_and, box_and_volume, box_contains, box_subset, ct_value, normalize,
+                    points, space_and, space_and_volume, space_sub, space_sub_box, space_volume)
 
 NAT_IN_KINDS = frozenset({"dnat", "redirect"})
 _MAX_COVER_CANDIDATES = 64
@@ -108,9 +108,7 @@ class ChainView:
         taken = 0
         for piece in self.hits[i]:
             for b in own:
-                c = box_and(b, piece.box)
-                if c is not None:
-                    taken += box_volume(c)
+                taken += box_and_volume(b, piece.box)
             if taken >= volume:
                 return bool(self.region(i))
         return True
@@ -459,7 +457,7 @@ class Evaluation:
                 bound = bounds[position]
                 if bound is not None and bound <= best_volume:
                     continue
-                volume = space_volume(space_and(remaining, group[1]))
+                volume = space_and_volume(remaining, group[1])
                 bounds[position] = volume
                 if volume > best_volume:
                     best, best_volume = position, volume
@@ -499,7 +497,7 @@ class Evaluation:
                 continue
             theirs = [b for b in (restrict_box(b, CT, _NEW) for b in other.comp.boxes)
                       if b is not None]
-            common = space_volume(space_and(mine, theirs))
+            common = space_and_volume(mine, theirs)
             if 0 < common < mine_volume and common < space_volume(theirs):
                 out.append(other.rule)
         return tuple(out)
