@@ -1154,27 +1154,28 @@ def _maker(cls: type) -> type:
 def _respanner(cls: type) -> Callable[[Any, Any], Any]:
     """A function that copies a model value of ``cls`` with another span (a Span or a
     packed one): ``dataclasses.replace`` goes through ``__init__`` by keyword and is several
-    times slower."""
-    from dataclasses import fields
-    args = ", ".join("span" if f.name == "span" else f"value.{f.name}" for f in fields(cls))
-    namespace: dict = {"_make": _maker(cls)}
-    exec(f"def respan(value, span):\n    return _make({args})", namespace)
-    return namespace["respan"]
+    times slower.  Made on first use (each costs a compile at import otherwise)."""
+    respan = _RESPAN.get(cls)
+    if respan is None:
+        from dataclasses import fields
+        args = ", ".join("span" if f.name == "span" else f"value.{f.name}"
+                         for f in fields(cls))
+        namespace: dict = {"_make": _MAKERS.get(cls) or _maker(cls)}
+        exec(f"def respan(value, span):\n    return _make({args})", namespace)
+        respan = _RESPAN[cls] = namespace["respan"]
+    return respan
+
+
+_RESPAN: dict[type, Callable[[Any, Any], Any]] = {}
 
 
 #: the fast path keeps what it parsed in dicts of its own, dropped with the parse, instead
 #: of filling parse_address's process-wide cache with every address of a large file
 _parse_address_uncached = parse_address.__wrapped__
-_make_rule = _maker(Rule)
-_make_chain = _maker(Chain)
-_make_verdict = _maker(Verdict)
-_make_protocol = _maker(ProtocolMatch)
-_make_address = _maker(AddressMatch)
-_make_interface = _maker(InterfaceMatch)
-_make_port = _maker(PortMatch)
-_RESPAN = {cls: _respanner(cls) for cls in (
-    ProtocolMatch, AddressMatch, PortMatch, InterfaceMatch, CtStateMatch, IcmpTypeMatch,
-    TcpFlagsMatch, MarkMatch, SetMatch, OpaqueMatch, Statement, Verdict)}
+_MAKERS = {cls: _maker(cls) for cls in (Rule, Chain, Verdict, ProtocolMatch, AddressMatch,
+                                         InterfaceMatch, PortMatch)}
+_make_rule, _make_chain, _make_verdict, _make_protocol, _make_address, _make_interface, \
+    _make_port = _MAKERS.values()
 
 
 def _line_span(path: str, line: int, column: int, end_column: int) -> Span:
@@ -1573,7 +1574,7 @@ class _FastRules:
                 made = parser.matches
         except (_Error, _OtherFamily):
             return None
-        return (tuple((_RESPAN[type(value)], value, value.span.column, value.span.end_column,
+        return (tuple((_respanner(type(value)), value, value.span.column, value.span.end_column,
                        None if is_target else _sort_key(value)) for value in made),
                 tuple(comments))
 
