@@ -26,6 +26,8 @@ from .model import Ruleset, Span
 from .settings import specificity
 
 _MARK_RE = re.compile(r"#\s*(fwlint\s*:.*)$")
+#: what every line _MARK_RE matches holds: a text without it has no directive line
+_MARK_START_RE = re.compile(r"#\s*fwlint\s*:")
 _DIRECTIVE_RE = re.compile(
     r"fwlint\s*:\s*(?P<kind>file-ignore|ignore)\b\s*(?:\[(?P<codes>[^\]]*)\])?(?P<rest>.*)")
 _REASON_RE = re.compile(r"""reason\s*=\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<bare>\S+))""")
@@ -107,8 +109,8 @@ def find_directives(ruleset: Ruleset, texts: dict[str, str]) -> list[Directive]:
                         directives.append(found)
     rules_by_path: Optional[dict[str, list[Span]]] = None
     for path, text in texts.items():
-        if "fwlint" not in text:
-            continue
+        if "fwlint" not in text or not _MARK_START_RE.search(text):
+            continue  # splitting 100,000 lines to look at each costs 0.02 s
         lines = text.splitlines()
         for index, line in enumerate(lines):
             mark = _MARK_RE.search(line) if "fwlint" in line else None
