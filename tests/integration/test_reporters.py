@@ -225,6 +225,19 @@ def test_parallel_jobs_give_the_same_sorted_report(fwlint, project):
     assert parallel.code == serial.code == 1
 
 
+def test_parallel_jobs_report_the_first_unreadable_file_in_path_order(fwlint, project):
+    """Workers take the largest files first; the error is still the one a serial run meets."""
+    folder, paths = project
+    (folder / "missing-a.rules").symlink_to(folder / "nowhere-a")
+    (folder / "missing-b.rules").symlink_to(folder / "nowhere-b")
+    order = [*paths, "missing-b.rules", paths[0], "missing-a.rules"]
+    serial = fwlint("check", *OPTIONS, "--jobs", "1", *order, cwd=folder)
+    parallel = fwlint("check", *OPTIONS, "--jobs", "2", *order, cwd=folder)
+    assert serial.code == parallel.code == 2
+    assert "missing-b.rules" in serial.err
+    assert parallel.err == serial.err
+
+
 @pytest.mark.slow
 def test_sarif_of_corpus_files_validates(fwlint, tmp_path):
     """Real rule files written by others (a slice of the small save files and nft files)."""
