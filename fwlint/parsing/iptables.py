@@ -1278,7 +1278,7 @@ class _FastRules:
         base = self.path_bits | number << 40
         matches: list = []
         keys: list[tuple] = []
-        comments: Optional[list[str]] = None
+        comment_text: Optional[str] = None  # the comments joined by "; " (Rule.comment)
         templates: Optional[dict[str, _Template]] = None  # set by the first module group
         target: Optional[tuple[int, str, str]] = None
         protocol: Optional[tuple[int, bool]] = None
@@ -1306,10 +1306,8 @@ class _FastRules:
                             return False
                     if not comment or len(comment) > 255 or comment == "!":
                         return False
-                    if comments is None:
-                        comments = [comment]
-                    else:
-                        comments.append(comment)
+                    comment_text = comment if comment_text is None else \
+                        comment_text + "; " + comment
                     continue
                 if templates is None:  # the protocol is known: iptables-save writes -p first
                     templates = self.templates.get((protocol, table.name))
@@ -1338,8 +1336,9 @@ class _FastRules:
                     matches.append(respan(value, base | (start + column) << 20 |
                                           (start + end_column)))
                     keys.append(key)
-                if group_comments:
-                    comments = (comments or []) + list(group_comments)
+                for comment in group_comments:
+                    comment_text = comment if comment_text is None else \
+                        comment_text + "; " + comment
                 continue
             if kind == "-j" or kind == "-g":
                 target = (start, body, kind)
@@ -1433,7 +1432,7 @@ class _FastRules:
                 order = self._order(keys)
             ordered = order(matches)
         rule = _make_rule(ordered, statements, verdict,
-                          "; ".join(comments) if comments else None,
+                          comment_text,
                           base | 1 << 20 | len(line), line, None)
         try:
             chain = table.chains[chain_name]
@@ -1679,7 +1678,8 @@ def _read_structure(reader: _SaveReader, lines: list[str]) -> bool:
     for number in range(1, len(lines) + (lines[-1] != "")):
         line = lines[number - 1]
         if line[:3] == "-A ":  # LINES, the commonest
-            if reader.table is None or not append(reader.table, line, number):
+            table = reader.table
+            if table is None or not append(table, line, number):
                 reader.line(line, number)
             continue
         rest = line.lstrip(" \t\r")
