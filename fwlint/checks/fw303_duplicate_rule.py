@@ -66,7 +66,7 @@ def check(ctx) -> Iterator[Problem]:
             rules = chain.rules
             if len(rules) < 2:
                 continue
-            if len(rules) == 2 and rules[0].verdict != rules[1].verdict:
+            if len(rules) == 2 and _verdict_outline(rules[0]) != _verdict_outline(rules[1]):
                 continue  # most kube-proxy chains: a jump and a DNAT
             for rule, original in _repeats(rules):
                 yield Problem(
@@ -115,3 +115,9 @@ def _outline(rule: Rule) -> tuple:
     if verdict is None:
         return len(rule.matches), len(rule.statements)
     return len(rule.matches), len(rule.statements), verdict.kind, verdict.target
+
+
+def _verdict_outline(rule: Rule) -> tuple:
+    """Kind and target of a rule's verdict: compared without the generated ``__eq__``."""
+    verdict = rule.verdict
+    return (None, None) if verdict is None else (verdict.kind, verdict.target)
