@@ -24,6 +24,8 @@ RESULT_TARGETS = ("suppression", "baseline")
 
 @dataclass
 class FileResult:
+    """What linting one file gave: its findings, and the model when the run keeps it."""
+
     path: str
     format: str = ""
     findings: list[Finding] = field(default_factory=list)

@@ -64,6 +64,8 @@ class Suppression:
 
 @dataclass(frozen=True, slots=True)
 class Finding:
+    """A problem stamped by the engine: which check, how severe, where, and its id."""
+
     code: str
     name: str
     severity: Severity

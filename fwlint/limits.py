@@ -36,6 +36,8 @@ OUTSIDE_ROOT = "include-outside-root"
 
 @dataclass(frozen=True)
 class Limits:
+    """The resource bounds of one run (FW010's options)."""
+
     max_file_bytes: int = DEFAULTS["max-file-bytes"]
     max_include_depth: int = DEFAULTS["max-include-depth"]
     max_includes: int = DEFAULTS["max-includes"]

@@ -55,6 +55,9 @@ class PerFileIgnore:
 
 @dataclass
 class Settings:
+    """Everything that decides how one file is linted (the configuration and command line
+    resolved for it)."""
+
     select: Optional[tuple[str, ...]] = ("ALL",)
     ignore: tuple[str, ...] = ()
     extend_select: tuple[str, ...] = ()

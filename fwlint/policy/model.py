@@ -93,6 +93,8 @@ class Setting:
 
 @dataclass(frozen=True)
 class SeverityOverride:
+    """A policy's ``findings:`` entry: the severity one check's findings get."""
+
     check: str  # a code (FW201) or a name (shadowed-rule), as written
     severity: Severity
     span: Span
@@ -101,6 +103,9 @@ class SeverityOverride:
 
 @dataclass(frozen=True)
 class Policy:
+    """A policy after ``extends``: what may be reachable, from where, and how findings are
+    graded."""
+
     name: str
     description: str
     path: str
