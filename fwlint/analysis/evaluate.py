@@ -33,6 +33,7 @@ from .space import (CT, CT_BASE, DADDR, DPORT, FAMILY, LOCAL, PROTOCOL, TCP_FLAG
 
 NAT_IN_KINDS = frozenset({"dnat", "redirect"})
 _MAX_COVER_CANDIDATES = 64
+_NEVER = 2**62  # a rule position after every rule
 _SMALL_CHAIN = 8  # pieces: below this a chain's later rules are scanned, not indexed
 _NEW = points(range(4))  # ct base state "new", with or without the virtual dnat/snat
 
@@ -83,6 +84,7 @@ class ChainView:
         self.covers = covers
         self.terminated = terminated
         self.maybe = maybe if maybe is not None else BoxIndex()  # rules that may take packets
+        self.first_maybe = _NEVER  # the position of the first rule in ``maybe``
         self._regions: dict[int, list[Box]] = {}
 
     def region(self, i: int) -> list[Box]:
@@ -199,6 +201,8 @@ class Decision:
         out: list[str] = []
         for view, entry in self.steps:
             out.extend(entry.comp.unknown)
+            if view.first_maybe >= entry.index:
+                continue  # no earlier rule of this chain has an unknown match
             for b in boxes:
                 for piece in view.maybe.query(b):
                     if piece.entry.index < entry.index and box_and(piece.box, b) is not None:
@@ -367,6 +371,8 @@ class Evaluation:
             for c in covers:
                 index.add(c, Piece(c, e))
             if doubts and e.kind != "none":
+                if view.first_maybe == _NEVER:
+                    view.first_maybe = e.index
                 for b in own:
                     maybe.add(b, Piece(b, e, doubts))
         return view
