@@ -1270,8 +1270,10 @@ class _FastRules:
 
     def append(self, table: _TableState, line: str, number: int) -> bool:
         """Apply ``line`` (an ``-A`` command) to ``table``; False: use the general path."""
-        if not line.isprintable() or "  " in line or "\\" in line or line[-1] == " " or \
-                len(line) > MAX_PACKED_COLUMN:
+        if line[-1] == "\r":  # CRLF files: the general path reads the line without it too
+            line = line.rstrip("\r")
+        if not line or not line.isprintable() or "  " in line or "\\" in line or \
+                line[-1] == " " or len(line) > MAX_PACKED_COLUMN:
             return False
         # [head, option, body, option, body, …]: each option word of a core option with the
         # "!" before it, each body the words up to the next one
@@ -1450,7 +1452,9 @@ class _FastRules:
     def declare(self, table: _TableState, line: str, number: int) -> bool:
         """Apply ``:CHAIN POLICY [packets:bytes]`` as _Builder.declare does; False: use the
         general path."""
-        if not line.isprintable() or "  " in line or '"' in line or "\\" in line or \
+        if line[-1] == "\r":
+            line = line.rstrip("\r")
+        if not line or not line.isprintable() or "  " in line or '"' in line or "\\" in line or \
                 line[-1] == " " or len(line) > MAX_PACKED_COLUMN:
             return False
         name, _, rest = line[1:].partition(" ")

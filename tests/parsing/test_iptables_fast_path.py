@@ -303,3 +303,13 @@ def test_reading_iptables_save_does_not_import_lark():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_crlf_files_read_the_same_through_both_paths():
+    lines = ["*nat", ":PREROUTING ACCEPT [0:0]", ":KUBE-SEP-X - [0:0]", *NAT_LINES, "COMMIT",
+             "*filter", ":INPUT DROP [0:0]", *EDGE_LINES, "COMMIT", ""]
+    _assert_same("\r\n".join(lines), "crlf.rules")
+    path = os.path.join(BENCH_OUT, "iptables-1000.rules")
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as handle:
+            _assert_same(handle.read().replace("\n", "\r\n"), path)
