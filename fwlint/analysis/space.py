@@ -321,6 +321,8 @@ class BoxIndex:
     maps from the components it does give to the stored keys keep the lookup narrow.
     """
 
+    __slots__ = ("_slots", "_by", "_count")
+
     def __init__(self) -> None:
         self._slots: dict[tuple, list] = {}
         self._by: Optional[dict[tuple[int, ...], dict[tuple, list[tuple]]]] = None  # on demand
