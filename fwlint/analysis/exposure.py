@@ -257,12 +257,14 @@ def _accept_parts(ev: "Evaluation", family: str, hooks: list["_Hook"], parts: li
                 found = sorted((item for item in index.query(box)
                                 if not _dead(ev, item) and box_and(box, item[1]) is not None),
                                key=lambda x: x[0])
-            rest = _Remainder([box])
+            # what no decision takes: kept only where the pieces are taken from it (a
+            # policy-drop chain without unknown matches, forward after each DNAT, needs none)
+            rest = _Remainder([box]) if exact else None
             # a rule narrower than ``box`` in a field the classes do not show cannot remove a
             # class from the policy's remainder, unless other rules cover the rest of that
             # field (a catch-all REJECT after it): then the remainder is computed exactly
-            skip_narrow = pure and last and all(_keeps_projection(box, b, hidden)
-                                                for _, b, _ in found)
+            skip_narrow = exact and pure and last and all(_keeps_projection(box, b, hidden)
+                                                          for _, b, _ in found)
             # pieces that took the whole of an earlier decision's part of ``box``: many
             # DNATs to one port meet the forward rules opening that port, and each rule after
             # the first is covered by the first (on the 100k-rule benchmark 64,647 such
@@ -270,7 +272,7 @@ def _accept_parts(ev: "Evaluation", family: str, hooks: list["_Hook"], parts: li
             takers: list = []
             for item in found:
                 order, b, d = item
-                if not rest and not pure:
+                if not pure and not rest:  # not pure: ``rest`` is kept
                     break
                 keep = (lambda x, y: _keeps_projection(x, y, hidden)) if last and not exact \
                     else None
