@@ -18,6 +18,11 @@ Why boxes and not BDDs (``dd``/CUDD), measured here (python 3.11, 2 shared cores
   box operations grow linearly, 28,624 for 100 services and 112,924 for 400.  Whole
   ``fwlint check`` (parsing and every check, policy checks included) took 3.4 s of CPU on
   10k rules, 10.7 s on 30k, of which parsing 1.0 s and 2.7 s.
+- Issue 7, kube-proxy-like benchmark (``bench/out``): the analysis behind every check
+  (exposure, rule results, NAT rules) took 21.2 s of CPU on 100k rules and 1.3 s on 10k;
+  single-interval fast paths here, index queries that read their slots directly, work
+  shared or skipped per DNAT and per decision (see exposure and evaluate) and the cyclic GC
+  paused brought it to 8.5 s and 0.8 s, with boxes and the index kept.
 The cost of boxes is fragmentation when many boxes are subtracted from a wide one (a
 catch-all rule after thousands of narrow ones).  So a rule's region is kept as "its match
 minus the earlier pieces the index finds" and made explicit only when needed, decisions
