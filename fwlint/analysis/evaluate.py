@@ -28,8 +28,9 @@ from ..model import Chain, Rule, Ruleset, Table, Verdict
 from . import Exposure, NatRule, Outcome, Packet, RuleResult
 from .compile import Compiled, Domain, FAMILY_NAMES, restrict_box
 from .space import (CT, CT_BASE, DADDR, DPORT, FAMILY, LOCAL, PROTOCOL, TCP_FLAG_BITS, Box,
-                    BoxIndex, box_and, box_and_volume, box_contains, box_subset, ct_value, normalize,
-                    points, space_and, space_and_volume, space_sub, space_sub_box, space_volume)
+                    BoxIndex, box_and, box_and_volume, box_contains, box_subset, ct_value,
+                    normalize, points, space_and, space_and_volume, space_sub, space_sub_box,
+                    space_volume)
 
 NAT_IN_KINDS = frozenset({"dnat", "redirect"})
 _MAX_COVER_CANDIDATES = 64
