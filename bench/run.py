@@ -8,7 +8,9 @@ bench/out/, then these commands run on that same file, each in its own process:
   validates the whole ruleset;
 - ``parse``: fwlint's front end alone (``parse_text``: parse + model);
 - ``structural``: ``fwlint check`` with only the structural checks of issue 2;
-- ``check``: ``fwlint check`` with every check, as a user runs it.
+- ``check``: ``fwlint check`` with every check, as a user runs it;
+- ``phases``: fwlint's own phases inside one ``check`` (read, parse and model, structural
+  checks, analysis, policy, suppressions, report), by ``bench/phases.py``.
 
 Each command's CPU seconds (user + system), wall seconds and peak RSS come from
 ``os.wait4`` on that one child.  Ratios are given by CPU time (the machines are shared:
@@ -178,12 +180,30 @@ def run(benchmarks: list[Benchmark], sizes: list[int], repeat: int, timeout: flo
                               "rss_mb": round(timing.rss_mb, 1),
                               "returncode": timing.returncode,
                               "load": round(os.getloadavg()[0], 2)}
+            row["phases"] = own_phases(bench, path, timeout)
             ref = row.get("reference")
             for label in PHASES[1:]:
                 row[label]["ratio"] = ratios(row[label], ref)
             results.append(row)
             print_row(row)
     return results
+
+
+#: fwlint's phases inside one check (bench/phases.py), in the order they run
+OWN_PHASES = ("read", "parse", "structural", "analysis", "policy", "suppress", "report")
+
+
+def own_phases(bench: Benchmark, path: str, timeout: float) -> dict:
+    """CPU seconds of each of fwlint's phases on ``path``, measured in one child process."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "phases.py")
+    try:
+        done = subprocess.run([sys.executable, script, "--format", bench.format, path],
+                              capture_output=True, text=True, timeout=timeout,
+                              env=_python_env(), check=True)
+    except (subprocess.SubprocessError, OSError) as exc:
+        sys.stderr.write(f"phases of {path}: {exc}\n")
+        return {}
+    return json.loads(done.stdout)
 
 
 def ratios(timing: dict, reference: dict | None) -> dict:
@@ -218,6 +238,11 @@ def print_row(row: dict) -> None:
               f"{label:<10} | {late}{timing['wall']:>6.2f} {late}{timing['cpu']:>6.2f} "
               f"{timing['rss_mb']:>7.1f} | {shown[0]:>9} {shown[1]:>6} {shown[2]:>6} | "
               f"{timing['load']:.1f}", flush=True)
+    phases = row.get("phases")
+    if phases:
+        print(f"{row['benchmark']:<9} {row['size']:>6} {'':>5} {'phases':<10} | cpu s: "
+              + ", ".join(f"{name} {phases[name]:.2f}" for name in OWN_PHASES if name in phases)
+              + f"; total {phases['total']:.2f}", flush=True)
 
 
 def growth(results: list[dict], low: int = 10_000, high: int = 100_000) -> list[dict]:
@@ -233,10 +258,19 @@ def growth(results: list[dict], low: int = 10_000, high: int = 100_000) -> list[
                     entry[label] = round(b["cpu"] / a["cpu"], 2)
                     if b["returncode"] == -1:
                         entry[label + "_lower_bound"] = True
+            low_phases = by_size[low].get("phases") or {}
+            high_phases = by_size[high].get("phases") or {}
+            # phases under 10 ms at the low size are left out: their ratio is clock noise
+            entry["phases"] = {phase: round(high_phases[phase] / low_phases[phase], 2)
+                               for phase in OWN_PHASES
+                               if low_phases.get(phase, 0) >= 0.01 and phase in high_phases}
             rows.append(entry)
             print(f"growth {low // 1000}k->{high // 1000}k {name} (cpu): " + ", ".join(
                 f"{label} {'>' if entry.get(label + '_lower_bound') else ''}{entry[label]}x"
                 for label in PHASES if label in entry))
+            if entry["phases"]:
+                print(f"growth {low // 1000}k->{high // 1000}k {name} phases (cpu): " + ", ".join(
+                    f"{phase} {ratio}x" for phase, ratio in entry["phases"].items()))
     return rows
 
 
