@@ -758,11 +758,8 @@ class Evaluation:
                     v = e.rule.verdict
                     if e.kind != "term" or v.kind not in NAT_IN_KINDS:
                         continue
-                    boxes = [b for b in (restrict_box(b, FAMILY, ((code, code),))
-                                         for b in possible.get(id(e)) or e.comp.boxes)
-                             if b is not None]
-                    sure = [b for b in (restrict_box(b, FAMILY, ((code, code),))
-                                        for b in definite.get(id(e), ())) if b is not None]
+                    boxes = _of_family(possible.get(id(e)) or e.comp.boxes, code)
+                    sure = _of_family(definite.get(id(e), ()), code)
                     if boxes:
                         out.append(NatRule(hook.table.name, family, self.tables[key][1].name,
                                            e.rule, _proj(boxes, PROTOCOL), _proj(boxes, DADDR),
@@ -794,6 +791,13 @@ class Evaluation:
             from .exposure import compute_exposure
             self._exposure = compute_exposure(self)
         return self._exposure
+
+
+def _of_family(boxes: Iterable[Box], code: int) -> list[Box]:
+    """The boxes narrowed to one family (a box of that family alone is kept as it is)."""
+    only = ((code, code),)
+    return [b for b in (b if b[FAMILY] == only else restrict_box(b, FAMILY, only)
+                        for b in boxes) if b is not None]
 
 
 def _proj(boxes: list[Box], field: int) -> tuple[tuple[int, int], ...]:

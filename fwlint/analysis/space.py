@@ -64,8 +64,12 @@ def ct_value(state: str, dnat: bool = False, snat: bool = False) -> int:
 
 def normalize(intervals: Iterable[tuple[int, int]]) -> Intervals:
     """Sort and merge overlapping or adjacent intervals; drop empty ones."""
+    items = sorted(i for i in intervals if i[0] <= i[1])
+    if len(items) == 1:  # the common case (one port, one address, one protocol)
+        lo, hi = items[0]
+        return ((lo, hi),)
     out: list[list[int]] = []
-    for lo, hi in sorted(i for i in intervals if i[0] <= i[1]):
+    for lo, hi in items:
         if out and lo <= out[-1][1] + 1:
             if hi > out[-1][1]:
                 out[-1][1] = hi
