@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import gc
 import re
-from socket import AF_INET, inet_pton
+from _socket import AF_INET, inet_pton  # socket.py costs 3.5 ms of import (enums)
 from operator import itemgetter
 from sys import intern
 from dataclasses import dataclass, field
@@ -1309,8 +1309,6 @@ class _FastRules:
         rest = iter(pieces)
         next(rest)
         for option, body in zip(rest, rest):
-            if target is not None:  # options after -j: the general path tells what they do
-                return False
             start = offset
             offset += len(option) + 2 + len(body)
             if option == "-m":
@@ -1340,7 +1338,7 @@ class _FastRules:
                         port = self._port(body[12:])
                     if port:
                         matches.append(_make_port("dport", port[0], False,
-                                                  base | (start + 8) << 20 | (offset - 1),
+                                                  base | ((start + 8) << 20 | (offset - 1)),
                                                   port[1]))
                         keys.append(_DPORT_KEY)
                         continue
@@ -1353,8 +1351,8 @@ class _FastRules:
                     return False
                 values, group_comments = template
                 for respan, value, column, end_column, key in values:
-                    matches.append(respan(value, base | (start + column) << 20 |
-                                          (start + end_column)))
+                    matches.append(respan(value, base | ((start + column) << 20 |
+                                                  (start + end_column))))
                     keys.append(key)
                 for comment in group_comments:
                     comment_text = comment if comment_text is None else \
@@ -1362,14 +1360,14 @@ class _FastRules:
                 continue
             if option == "-j" or option == "-g":
                 target = (start, body, option)
-                continue
+                break
             try:
                 kind, negated = _CORE_KINDS[option]
             except KeyError:  # a negated -m, -j or -g
                 return False
             if " " in body or '"' in body or body == "!":
                 return False
-            span = base | (start + 1) << 20 | (offset - 1)
+            span = base | ((start + 1) << 20 | (offset - 1))
             if kind == "-p":
                 if protocol is not None or templates is not None:
                     return False
@@ -1414,6 +1412,8 @@ class _FastRules:
         statements: tuple = ()
         verdict = None
         if target is not None:
+            if next(rest, None) is not None:  # options after it: the general path tells
+                return False
             start, body, kind = target
             end = start + len(body) + 3
             if kind == "-j" and body not in _NOT_JUMPS and " " not in body and \
@@ -1422,17 +1422,17 @@ class _FastRules:
                 verdict.kind = "jump"
                 verdict.target = intern(body)
                 verdict.to_addresses = verdict.to_ports = verdict.options = ()
-                verdict.span = base | (start + 4) << 20 | end
+                verdict.span = base | ((start + 4) << 20 | end)
                 verdict.__class__ = Verdict
             elif kind == "-g" and " " not in body and '"' not in body:
                 verdict = _make_verdict("goto", intern(body), (), (), (),
-                                        base | (start + 4) << 20 | end)
+                                        base | ((start + 4) << 20 | end))
             elif kind == "-j" and body in STANDARD_TARGETS:
                 verdict = _make_verdict(STANDARD_TARGETS[body], None, (), (), (),
-                                        base | (start + 1) << 20 | end)
+                                        base | ((start + 1) << 20 | end))
             elif kind == "-j" and body[:22] == "DNAT --to-destination " and \
                     table.name == "nat":
-                verdict = self._dnat(body[22:], protocol, base | (start + 1) << 20 | end)
+                verdict = self._dnat(body[22:], protocol, base | ((start + 1) << 20 | end))
                 if verdict is None:
                     return False
             else:
@@ -1448,7 +1448,7 @@ class _FastRules:
                 if template is None:
                     return False
                 respan, value, column, end_column, _ = template[0][0]
-                made = respan(value, base | (start + column) << 20 | (start + end_column))
+                made = respan(value, base | ((start + column) << 20 | (start + end_column)))
                 if made.__class__ is Verdict:
                     verdict = made
                 else:
@@ -1466,7 +1466,7 @@ class _FastRules:
         rule.statements = statements
         rule.verdict = verdict
         rule.comment = comment_text
-        rule.span = base | 1 << 20 | len(line)
+        rule.span = base | (1 << 20 | len(line))
         rule.text = line
         rule.counters = None
         rule.__class__ = Rule
@@ -1486,15 +1486,16 @@ class _FastRules:
         if not line or not line.isprintable() or "  " in line or '"' in line or "\\" in line or \
                 line[-1] == " " or len(line) > MAX_PACKED_COLUMN:
             return False
-        name, _, rest = line[1:].partition(" ")
-        policy = rest.partition(" ")[0] or "-"
+        words = line.split(" ", 2)
+        name = words[0][1:]
+        policy = words[1] if len(words) > 1 else "-"
         if not name or policy not in ("ACCEPT", "DROP", "-"):
             return False
-        span = self.path_bits | number << 40 | 1 << 20 | len(line)
+        span = self.path_bits | number << 40 | (1 << 20 | len(line))
         builtin = IPTABLES_BUILTIN_CHAINS.get(table.name, {}).get(name)
         chain = table.chains.get(name)
         if chain is None:
-            chain = table.chains[name] = _ChainState(intern(name), span, builtin, None)
+            chain = table.chains[name] = _ChainState(intern(name), span, builtin, None, [])
         chain.span = span
         chain.policy = policy.lower() if policy != "-" else ("accept" if builtin else None)
         return True
@@ -1713,17 +1714,15 @@ def _read_structure(reader: _SaveReader, lines: list[str]) -> bool:
     fast = reader.fast
     append, declare = fast.append, fast.declare
     in_table = False
-    for number in range(1, len(lines) + (lines[-1] != "")):
-        line = lines[number - 1]
+    table = reader.table  # read again after every other line (which may change it)
+    for number, line in enumerate(lines, 1):  # a last empty line reads as nothing
         if line[:3] == "-A ":  # LINES, the commonest
-            table = reader.table
             if table is None or not append(table, line, number):
                 reader.line(line, number)
             continue
         rest = line.lstrip(" \t\r")
         if not rest or rest[0] in "-:[#":  # LINES
-            if reader.table is None or line[:1] != ":" or \
-                    not declare(reader.table, line, number):
+            if table is None or line[:1] != ":" or not declare(table, line, number):
                 reader.line(line, number)
         elif in_table:
             if line.lstrip(" \t").rstrip(" \t\r") == "COMMIT":
@@ -1736,6 +1735,7 @@ def _read_structure(reader: _SaveReader, lines: list[str]) -> bool:
             in_table = True
         else:
             reader.other(line.rstrip("\r"), number)
+        table = reader.table
     if in_table:
         reader.table = None
     return in_table
