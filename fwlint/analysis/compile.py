@@ -141,6 +141,8 @@ class Domain:
         unknown: list[str] = []
         memo = self._constraints
         for match in rule.matches:
+            if type(match) is OpaqueMatch and match.module in _NO_CONSTRAINT_MODULES:
+                continue  # a comment (on nearly every kube-proxy rule): no constraint
             if type(match) in _MEMOISED:
                 constraint = memo.get(match)
                 if constraint is None:
