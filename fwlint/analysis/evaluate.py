@@ -429,11 +429,10 @@ class Evaluation:
         for e, hits in zip(entries, view.hits):
             if not e.comp.boxes:
                 continue
-            common = dict(table=table.name, family=table.family, chain=chain.name,
-                          index=e.index, rule=e.rule)
             if not view.reached(e.index):
                 covering, conflict = self._covering(e, hits)
-                yield RuleResult(**common, shadowed=True, conflict=conflict, covering=covering)
+                yield RuleResult(table.name, table.family, chain.name, e.index, e.rule,
+                                 shadowed=True, conflict=conflict, covering=covering)
                 continue
             correlated = self._correlated(e, hits)
             redundant: tuple[Rule, ...] | None = None
@@ -448,8 +447,9 @@ class Evaluation:
                             later_index.add(piece.box, piece)
                 redundant = self._redundant(e, view.region(e.index), later_index, chain, view)
             if redundant is not None or correlated:
-                yield RuleResult(**common, redundant=redundant is not None,
-                                 covering=redundant or (), correlated=correlated)
+                yield RuleResult(table.name, table.family, chain.name, e.index, e.rule,
+                                 redundant=redundant is not None, covering=redundant or (),
+                                 correlated=correlated)
 
     def _covering(self, e: Entry, hits: list[Piece]) -> tuple[tuple[Rule, ...], bool]:
         """The fewest earlier rules that cover ``e`` (greedy), plus one that conflicts."""
