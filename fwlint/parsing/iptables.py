@@ -1192,7 +1192,8 @@ def _bare(cls: type) -> type:
     return bare
 
 
-_BareRule, _BareVerdict = _bare(Rule), _bare(Verdict)
+_BareRule, _BareVerdict, _BareProtocol, _BareAddress, _BarePort = \
+    _bare(Rule), _bare(Verdict), _bare(ProtocolMatch), _bare(AddressMatch), _bare(PortMatch)
 
 
 def _line_span(path: str, line: int, column: int, end_column: int) -> Span:
@@ -1337,9 +1338,13 @@ class _FastRules:
                     if port is None:
                         port = self._port(body[12:])
                     if port:
-                        matches.append(_make_port("dport", port[0], False,
-                                                  base | ((start + 8) << 20 | (offset - 1)),
-                                                  port[1]))
+                        match = _BarePort()
+                        match.field = "dport"
+                        match.ranges, match.raw = port
+                        match.negated = False
+                        match.span = base | ((start + 8) << 20 | (offset - 1))
+                        match.__class__ = PortMatch
+                        matches.append(match)
                         keys.append(_DPORT_KEY)
                         continue
                 text = line[start:offset - 1]
@@ -1382,7 +1387,12 @@ class _FastRules:
                     protocol = (0, False)
                 else:
                     protocol = (known[0], negated)
-                    matches.append(_make_protocol(known[1], negated, span))
+                    match = _BareProtocol()
+                    match.protocols = known[1]
+                    match.negated = negated
+                    match.span = span
+                    match.__class__ = ProtocolMatch
+                    matches.append(match)
                     keys.append(_PROTOCOL_KEY)
             elif kind == "-s" or kind == "-d":
                 address = self.addresses.get(body, _NO_TEMPLATE)
@@ -1390,9 +1400,14 @@ class _FastRules:
                     address = self._address(body)
                 if address is None:
                     return False
-                field_name, key = _CORE_FIELDS[kind]
-                matches.append(_make_address(field_name, self.version, address[0], negated,
-                                             span, address[1]))
+                match = _BareAddress()
+                match.field, key = _CORE_FIELDS[kind]
+                match.version = self.version
+                match.intervals, match.raw = address
+                match.negated = negated
+                match.span = span
+                match.__class__ = AddressMatch
+                matches.append(match)
                 keys.append(key)
             else:  # -i, -o
                 if len(body) > 15:
@@ -1529,16 +1544,19 @@ class _FastRules:
         host names, non-contiguous masks, errors)."""
         address = None
         text, slash, prefix = value.partition("/")
-        if self.version == 4 and (not slash or prefix.isdigit() and prefix.isascii() and
-                                  int(prefix) <= 32):
+        if self.version == 4 and (not slash or prefix == "32" or prefix.isdigit() and
+                                  prefix.isascii() and int(prefix) <= 32):
             try:  # the common IPv4 ADDR[/LEN] without parse_address's layers
                 low = int.from_bytes(inet_pton(AF_INET, text), "big")
             except OSError:
                 pass
             else:
-                host = (1 << (32 - int(prefix))) - 1 if slash else 0
-                low &= ~host
-                address = (((low, low | host if host else low),), (value,))
+                if not slash or prefix == "32":  # a host, kube-proxy's -s of an endpoint
+                    address = (((low, low),), (value,))
+                else:
+                    host = (1 << (32 - int(prefix))) - 1
+                    low &= ~host
+                    address = (((low, low | host if host else low),), (value,))
         if address is None and "," not in value:
             try:
                 low, high, contiguous = _parse_address_uncached(value, self.version)
@@ -1571,8 +1589,15 @@ class _FastRules:
         if ports is not None and (protocol is None or protocol[1] or
                                   protocol[0] not in _NAT_PORT_PROTOS):
             return None
-        return _make_verdict("dnat", None, (addresses,) if addresses else (),
-                       (ports,) if ports else (), (), span)
+        verdict = _BareVerdict()
+        verdict.kind = "dnat"
+        verdict.target = None
+        verdict.to_addresses = (addresses,) if addresses else ()
+        verdict.to_ports = (ports,) if ports else ()
+        verdict.options = ()
+        verdict.span = span
+        verdict.__class__ = Verdict
+        return verdict
 
     def _group_template(self, table: _TableState, chain: str, text: str,
                         protocol: Optional[tuple[int, bool]], is_target: bool) -> _Template:
