@@ -316,3 +316,18 @@ def test_crlf_files_read_the_same_through_both_paths():
     if os.path.exists(path):
         with open(path, encoding="utf-8") as handle:
             _assert_same(handle.read().replace("\n", "\r\n"), path)
+
+
+@pytest.mark.parametrize("odd", ["", "\t", "\x7f", "\x00", "\u00e9", "\u2028", "\\", "\r", " ",
+                                 "  "])
+def test_files_with_an_odd_character_anywhere_read_the_same_through_both_paths(odd):
+    """_plain_text lets _FastRules skip most checks of a line when the whole text passes
+    them: one odd character on another line must not let a line it spoils through."""
+    from fwlint.parsing.iptables import _plain_text
+
+    lines = ["*nat", ":PREROUTING ACCEPT [0:0]", ":KUBE-SEP-X - [0:0]", *NAT_LINES, "COMMIT",
+             "*filter", ":INPUT DROP [0:0]", f":ODD{odd} - [0:0]", *EDGE_LINES,
+             f'-A INPUT -m comment --comment "x{odd}y" -j ACCEPT', f"-A INPUT -j DROP{odd}",
+             f"-A INPUT{odd} -s 10.0.0.1 -j DROP", "COMMIT", ""]
+    _assert_same("\n".join(lines), "odd.rules")
+    assert _plain_text(f"*filter\n-A INPUT -j DROP{odd}\nCOMMIT\n") == (odd in ("", " ", "  "))
