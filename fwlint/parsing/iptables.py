@@ -1591,27 +1591,31 @@ class _FastRules:
         if "/" in to:
             return None
         address, colon, port = to.partition(":")
+        known_port = self.ports.get(port)  # a plain port number's ranges, shared (as --dport)
+        if known_port is None:
+            known_port = self._port(port)
         try:
-            if self.family == 4 and address and port.isdigit() and port.isascii() and \
-                    "-" not in address and int(port) <= 65535:  # ADDR:PORT, what kube-proxy writes
-                try:
+            if self.family == 4 and address and known_port and "-" not in address:
+                try:  # ADDR:PORT, what kube-proxy writes
                     low = int.from_bytes(inet_pton(AF_INET, address), "big")
                 except OSError:
                     low = _parse_address_uncached(address, 4)[0]
-                number = int(port)
-                addresses, ports = (low, low), (number, number)
+                to_addresses, to_ports, has_ports = ((low, low),), known_port[0], True
             else:
                 addresses, ports = parse_nat_to(to, self.family)
+                to_addresses = (addresses,) if addresses else ()
+                to_ports = (ports,) if ports else ()
+                has_ports = ports is not None
         except ArgError:
             return None
-        if ports is not None and (protocol is None or protocol[1] or
-                                  protocol[0] not in _NAT_PORT_PROTOS):
+        if has_ports and (protocol is None or protocol[1] or
+                          protocol[0] not in _NAT_PORT_PROTOS):
             return None
         verdict = _BareVerdict()
         verdict.kind = "dnat"
         verdict.target = None
-        verdict.to_addresses = (addresses,) if addresses else ()
-        verdict.to_ports = (ports,) if ports else ()
+        verdict.to_addresses = to_addresses
+        verdict.to_ports = to_ports
         verdict.options = ()
         verdict.span = span
         verdict.__class__ = Verdict
@@ -1779,10 +1783,13 @@ def _read_structure(reader: _SaveReader, lines: list[str]) -> bool:
             if table is None or not append(table, line, number):
                 reader.line(line, number)
             continue
+        if line[:1] == ":" and table is not None:  # LINES, a chain declaration
+            if not declare(table, line, number):
+                reader.line(line, number)
+            continue
         rest = line.lstrip(" \t\r")
         if not rest or rest[0] in "-:[#":  # LINES
-            if table is None or line[:1] != ":" or not declare(table, line, number):
-                reader.line(line, number)
+            reader.line(line, number)
         elif in_table:
             if line.lstrip(" \t").rstrip(" \t\r") == "COMMIT":
                 reader.table = None
