@@ -1229,6 +1229,8 @@ _GROUP_SPLIT = re.compile(r" (-[psdiomjg]|! -[psdiomjg]) ")  # 20% faster than (
 #: ``-m tcp --dport N`` and the udp one, read directly when the rule's protocol is theirs
 _SINGLE_PORT_GROUPS = {"tcp --dport ": (6, False), "udp --dport ": (17, False)}
 _SINGLE_PORT_PREFIXES = tuple(_SINGLE_PORT_GROUPS)
+#: the rule's protocol for which ``-m multiport --dports LIST`` is read directly
+_MULTIPORT_PROTOCOLS = ((6, False), (17, False))
 _DPORT_KEY = (_MATCH_ORDER[PortMatch], _FIELD_ORDER["dport"], "dport")
 #: option word of a core match (with its "!") -> (option, negated)
 _CORE_KINDS = {**{option: (option, False) for option in ("-p", "-s", "-d", "-i", "-o")},
@@ -1366,6 +1368,18 @@ class _FastRules:
                         match.ranges, match.raw = port
                         match.negated = False
                         match.span = base | ((start + 8) << 20 | (offset - 1))
+                        match.__class__ = PortMatch
+                        matches.append(match)
+                        keys.append(_DPORT_KEY)
+                        continue
+                if body[:19] == "multiport --dports " and protocol in _MULTIPORT_PROTOCOLS:
+                    port = self._port_list(body[19:])  # KUBE-FORWARD's, one list a rule
+                    if port:
+                        match = _BarePort()
+                        match.field = "dport"
+                        match.ranges, match.raw = port
+                        match.negated = False
+                        match.span = base | ((start + 14) << 20 | (offset - 1))
                         match.__class__ = PortMatch
                         matches.append(match)
                         keys.append(_DPORT_KEY)
@@ -1565,6 +1579,17 @@ class _FastRules:
             port = (((int(text), int(text)),), (text,))
         self.ports[text] = port
         return port
+
+    @staticmethod
+    def _port_list(text: str) -> tuple:
+        """(ranges, raw) of a list of plain port numbers as ``multiport --dports`` reads it;
+        () for anything else.  Read directly because the lists differ from rule to rule:
+        a template each took 25 us, 33 ms for the 1,326 of the 100,000-rule file."""
+        items = text.split(",")
+        if len(items) > 15 or not all(item.isdigit() and item.isascii() and int(item) <= 65535
+                                      for item in items):
+            return ()
+        return _merge([(int(item), int(item)) for item in items]), tuple(items)
 
     def _protocol(self, value: str) -> Optional[tuple[int, frozenset]]:
         number = _protocol_number(value)

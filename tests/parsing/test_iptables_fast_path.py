@@ -124,6 +124,21 @@ EDGE_LINES = [
     '-A INPUT -m comment --comment "' + "c" * 256 + '" -j ACCEPT',
     '-A INPUT -m comment --comment "unterminated -j ACCEPT',
     "-A INPUT -p tcp --dport 22 -j ACCEPT",
+    "-A INPUT -p tcp -m multiport --dports 80,443,8080 -j ACCEPT",
+    "-A INPUT -p udp -m multiport --dports 53,053,0 -j ACCEPT",
+    "-A INPUT -p tcp -m multiport --dports 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15 -j ACCEPT",
+    "-A INPUT -p tcp -m multiport --dports 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16 -j ACCEPT",
+    "-A INPUT -p tcp -m multiport --dports 81,80,82,80,65535 -j ACCEPT",
+    "-A INPUT -p tcp -m multiport --dports 80,65536 -j ACCEPT",
+    "-A INPUT -p tcp -m multiport --dports 80:90,100 -j ACCEPT",
+    "-A INPUT -p tcp -m multiport --dports 80, -j ACCEPT",
+    "-A INPUT -p tcp -m multiport --dports http,80 -j ACCEPT",
+    "-A INPUT -p tcp -m multiport --dports 8\u0660 -j ACCEPT",
+    "-A INPUT -p tcp -m multiport ! --dports 80 -j ACCEPT",
+    "-A INPUT ! -p tcp -m multiport --dports 80 -j ACCEPT",
+    "-A INPUT -p sctp -m multiport --dports 80 -j ACCEPT",
+    "-A INPUT -m multiport --dports 80 -j ACCEPT",
+    "-A INPUT -s 10.0.0.1/32 -p tcp -m multiport --dports 22,80 -m comment --comment x -j ACCEPT",
     "-A INPUT -p tcp -m tcp ! --dport 22 -j ACCEPT",
     "-A INPUT -p tcp -m tcp --dport ! 22 -j ACCEPT",
     "-A INPUT -p ! tcp -j ACCEPT",
@@ -261,10 +276,13 @@ def test_the_fast_path_takes_the_common_lines():
                             'comment --comment "kube-system/kube-dns:dns-tcp cluster IP" -m tcp '
                             "--dport 53 -j KUBE-MARK-MASQ\n"
                             "-A KUBE-SVC-X -p tcp -m tcp -j DNAT --to-destination 10.1.1.1:53\n"
+                            "COMMIT\n*filter\n"
+                            "-A KUBE-FORWARD -s 10.244.0.0/16 -p tcp -m multiport --dports "
+                            '80,443 -m comment --comment "x" -j ACCEPT\n'
                             "COMMIT\n", "f")
     finally:
         iptables._FastRules.append = original
-    assert taken == [True, True]
+    assert taken == [True, True, True]
 
 
 DECLARATIONS = [":INPUT DROP [0:0]", ":INPUT - [0:0]", ":INPUT", ":MINE - [0:0]", ":MINE ACCEPT",
