@@ -28,9 +28,9 @@ from ..model import Chain, Rule, Ruleset, Table, Verdict
 from . import Exposure, NatRule, Outcome, Packet, RuleResult
 from .compile import Compiled, Domain, FAMILY_NAMES, restrict_box
 from .space import (CT, CT_BASE, DADDR, DPORT, FAMILY, LOCAL, PROTOCOL, TCP_FLAG_BITS, Box,
-                    BoxIndex, box_and, box_and_volume, box_contains, box_subset, ct_value,
-                    normalize, points, space_and, space_and_volume, space_sub, space_sub_box,
-                    space_volume)
+                    BoxIndex, box_and_volume, box_contains, box_meets, box_subset,
+                    ct_value, normalize, points, space_and, space_and_volume, space_sub,
+                    space_sub_box, space_volume)
 
 NAT_IN_KINDS = frozenset({"dnat", "redirect"})
 _MAX_COVER_CANDIDATES = 64
@@ -147,7 +147,7 @@ def subtract(boxes: Iterable[Box], minus: Minus, keep=None,
                     continue
                 if keep is not None and keep(b, piece.box):
                     continue
-                if box_and(b, piece.box) is not None:
+                if box_meets(b, piece.box):
                     parts = space_sub_box(parts, piece.box)
                     if not parts:
                         if emptied is not None:
@@ -212,7 +212,7 @@ class Decision:
                 continue  # no earlier rule of this chain has an unknown match
             for b in boxes:
                 for piece in view.maybe.query(b):
-                    if piece.entry.index < entry.index and box_and(piece.box, b) is not None:
+                    if piece.entry.index < entry.index and box_meets(piece.box, b):
                         out.extend(piece.reasons)
         return tuple(dict.fromkeys(out))
 
@@ -350,7 +350,7 @@ class Evaluation:
                     for piece in index.query(b):
                         found[id(piece)] = piece
                 hits = [p for p in sorted(found.values(), key=lambda p: p.entry.index)
-                        if any(box_and(b, p.box) is not None for b in own)]
+                        if any(box_meets(b, p.box) for b in own)]
             owns.append(own)
             hits_all.append(hits)
             i = len(owns) - 1
@@ -539,7 +539,7 @@ class Evaluation:
             if not rest:
                 break
             other = piece.entry
-            if not any(box_and(b, piece.box) is not None for b in rest):
+            if not any(box_meets(b, piece.box) for b in rest):
                 continue
             if other.kind == "none" or not view.reached(other.index):
                 continue  # passes the packet on, or is never reached (shadowed-rule says so)

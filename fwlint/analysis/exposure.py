@@ -16,8 +16,8 @@ from ..model import Rule
 from . import Exposure
 from .compile import restrict_box, with_field
 from .space import (CT, DADDR, DPORT, ICMP, IIF, LOCAL, MARK, OIF, PROTOCOL, SADDR, SPORT,
-                    TCPFLAGS, Box, BoxIndex, box_and, box_sub, ct_value, iv_or, iv_sub,
-                    iv_subset, normalize, points, space_and)
+                    TCPFLAGS, Box, BoxIndex, box_and, box_meets, box_sub, ct_value, iv_or,
+                    iv_sub, iv_subset, normalize, points, space_and)
 
 from .evaluate import subtract, taken_whole
 
@@ -164,7 +164,7 @@ class _Remainder:
             return
         for key in list(self._index.query(taken)):
             box = self._boxes.get(key)
-            if box is not None and box_and(box, taken) is not None and \
+            if box is not None and box_meets(box, taken) and \
                     not (keep is not None and keep(box)):
                 del self._boxes[key]
                 for part in box_sub(box, taken):
@@ -251,11 +251,11 @@ def _accept_parts(ev: "Evaluation", family: str, hooks: list["_Hook"], parts: li
         for box, rules, certain, reasons in parts:
             if exact:
                 found = sorted((item for item in index.query(box)
-                                if box_and(box, item[1]) is not None), key=lambda x: x[0])
+                                if box_meets(box, item[1])), key=lambda x: x[0])
             else:  # only the accepted pieces count, so dead decisions need no look (where
                 # ``rest`` is kept, they are few and looking costs more than it saves)
                 found = sorted((item for item in index.query(box)
-                                if not _dead(ev, item) and box_and(box, item[1]) is not None),
+                                if not _dead(ev, item) and box_meets(box, item[1])),
                                key=lambda x: x[0])
             # what no decision takes: kept only where the pieces are taken from it (a
             # policy-drop chain without unknown matches, forward after each DNAT, needs none)
@@ -342,7 +342,7 @@ def _mark_rewrites(ev: "Evaluation", hook: "_Hook", parts: list[Part]) -> list[P
     out: list[Part] = []
     for box, rules, certain, reasons in parts:
         why = tuple(f"{text} (rewrites the packet in prerouting)" for boxes, text in rewrites
-                    if any(box_and(box, b) is not None for b in boxes))
+                    if any(box_meets(box, b) for b in boxes))
         out.append((box, rules, certain and not why, reasons + why))
     return out
 
