@@ -126,6 +126,10 @@ def iv_or(a: Intervals, b: Intervals) -> Intervals:
 
 
 def iv_subset(a: Intervals, b: Intervals) -> bool:
+    if a is b or not a:
+        return True
+    if len(b) == 1:  # within b's bounds is enough
+        return a[0][0] >= b[0][0] and a[-1][1] <= b[0][1]
     return not iv_sub(a, b)
 
 
@@ -153,7 +157,27 @@ def box_and(a: Box, b: Box) -> Optional[Box]:
     by identity) costs an ``is``, and two single intervals a comparison that returns one
     of the operands when it contains the other (keeping identities for later ``is``).
     Measured on the calls of the 10k-rule benchmark: 3.8 us a call before, 2.7 after.
+    Most calls meet a box that contains the other (flattening a call path through a wider
+    rule, a part through a catch-all; 187,000 of 239,000 calls on the 100k-rule benchmark):
+    a first pass that allocates nothing finds that and returns the contained operand (no
+    new tuple: peak RSS of the 100k-rule analysis 331 -> 311 MB, its time unchanged).
     """
+    a_in_b = b_in_a = True
+    for x, y in zip(a, b):
+        if x is y:
+            continue
+        if len(x) != 1 or len(y) != 1:
+            break
+        (x_lo, x_hi), = x
+        (y_lo, y_hi), = y
+        if x_lo < y_lo or x_hi > y_hi:
+            a_in_b = False
+        if y_lo < x_lo or y_hi > x_hi:
+            b_in_a = False
+        if not (a_in_b or b_in_a):
+            break
+    else:
+        return a if a_in_b else b
     out = []
     for x, y in zip(a, b):
         if x is y:
