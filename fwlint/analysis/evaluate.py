@@ -341,6 +341,11 @@ class Evaluation:
         # without RETURN or goto, a packet matching a terminal rule ends in this chain (here
         # or earlier), so what the chain ends is the union of matches: no subtraction needed
         exits = any(e.kind in ("return", "goto") for e in entries)
+        # the last rule's pieces are not indexed: every reader takes only the pieces before
+        # a rule of the chain (a kube-proxy endpoint chain's DNAT is its last rule, so most
+        # of its 36k chains keep an empty index: views and flattening 1.6 -> 1.5 s of CPU
+        # on the 100k-rule benchmark)
+        last = len(entries) - 1
         for e in entries:
             own = e.comp.boxes
             hits: list[Piece] | tuple = ()  # shared: most rules meet no earlier piece
@@ -375,6 +380,8 @@ class Evaluation:
                         terminated.extend(space_and(view.region(i), called))
                     else:
                         terminated.extend(meet if meet is not None else space_and(own, called))
+            if e.index == last:
+                break  # only rules after a piece read it (``subtract``, ``doubts``)
             for c in covers:
                 index.add(c, Piece(c, e))
             if doubts and e.kind != "none":
