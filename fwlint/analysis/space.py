@@ -23,16 +23,18 @@ Why boxes and not BDDs (``dd``/CUDD), measured here (python 3.11, 2 shared cores
   single-interval fast paths here, index queries that read their slots directly, work
   shared or skipped per DNAT and per decision (see exposure and evaluate) and the cyclic GC
   paused brought it to 8.5 s and 0.8 s, with boxes and the index kept.
-- Issue 4, round 2 (``bench/phases.py``, "analysis"): 8.35 -> 7.09 s of CPU on 100k rules,
-  0.73 -> 0.66 s on 10k, 0.74 -> 0.72 s on nft-10000; peak RSS of the 100k phases 387 ->
-  367 MB.  Intersections only tested are no longer built (``box_meets``), ``box_and``
-  returns an operand that the other contains, the volumes and subtractions of the
-  covering choice skip the fields one box leaves whole.  Still there, measured after:
-  compiling 0.96 s, views and flattening 1.6 s, exposure proper 1.85 s, rule results
-  1.4 s (covering choice 0.7), NAT rules 0.85 s (doubts 0.35).  Tried and dropped (no
-  gain): a compile memo on matches without comments (100,003 rules, 44,700 keys: hashing
-  the matches cost what compiling did), building a rule's box once from all its
-  constraints, and sharing the accepted parts of equal DNAT images (24,839 of 29,854).
+- Issue 4, round 2 (``bench/phases.py``, "analysis"): 8.35 -> 6.77 s of CPU on 100k rules,
+  0.73 -> 0.63 s on 10k, 0.74 -> 0.67 s on nft-10000; peak RSS of the 100k phases 387 ->
+  354 MB; whole ``fwlint check`` of 100k rules 10.6 -> 9.2 s, 353 -> 319 MB.  Intersections
+  only tested are no longer built (``box_meets``), ``box_and`` returns an operand that the
+  other contains, the volumes and subtractions of the covering choice skip the fields one
+  box leaves whole, a chain's last rule indexes no pieces.  Still there, measured after:
+  compiling 0.96 s, views and flattening 1.5 s, exposure proper 1.85 s, rule results
+  1.4 s (covering choice 0.7, nearly all in its first round), NAT rules 0.85 s (doubts
+  0.35).  Tried and dropped (no gain): a compile memo on matches without comments
+  (100,003 rules, 44,700 keys: hashing the matches cost what compiling did), building a
+  rule's box once from all its constraints, sharing the accepted parts of equal DNAT
+  images (24,839 of 29,854), and visiting later covering rounds by falling bound.
 The cost of boxes is fragmentation when many boxes are subtracted from a wide one (a
 catch-all rule after thousands of narrow ones).  So a rule's region is kept as "its match
 minus the earlier pieces the index finds" and made explicit only when needed, decisions
