@@ -31,6 +31,8 @@ _MAX_PARTS = 20000
 _MAX_REMAINDER = 400
 _MAX_TAKERS = 8
 APPROXIMATE = "too many overlapping rules to subtract exactly"
+#: why a class is merged into the over-approximation of the parts past ``_MAX_PARTS``
+TOO_MANY_CLASSES = f"more than {_MAX_PARTS} accepted classes in one chain; the rest merged"
 _ALWAYS_HIDDEN = (SPORT, OIF, ICMP)
 #: packet fields whose rewriting (``ip daddr set …``) in prerouting changes what later chains see
 _REWRITTEN = frozenset({"saddr", "daddr", "sport", "dport", "protocol", "nexthdr", "l4proto",
@@ -297,18 +299,34 @@ def _accept_parts(ev: "Evaluation", family: str, hooks: list["_Hook"], parts: li
                 opened = rules + (d.entry.rule,) if shown else rules
                 for p in pieces:
                     new_parts.append((p, opened, certain and not doubts, reasons + doubts))
-                if len(new_parts) > _MAX_PARTS:
-                    break
+                if len(new_parts) > 2 * _MAX_PARTS:
+                    new_parts = _capped(new_parts)
             if policy_accept:
                 doubts = () if pure else ev.unknowns(hook.key)
                 if rest.approximate:
                     doubts += (APPROXIMATE,)
                 new_parts.extend((p, rules, certain and not doubts, reasons + doubts)
                                  for p in rest.boxes())
-        parts = new_parts[:_MAX_PARTS]
+        parts = _capped(new_parts)
         if not shown:
             parts = _mark_rewrites(ev, hook, parts)
     return parts
+
+
+def _capped(parts: list[Part]) -> list[Part]:
+    """At most ``_MAX_PARTS`` parts, none of their packets lost: the parts past the cap are
+    merged into one box, field by field (a superset of their union), which may be open.
+
+    A chain of 20,000 narrow accept rules would otherwise be reported without the rules
+    after them (a port opened to anyone after them went unreported before this)."""
+    if len(parts) <= _MAX_PARTS:
+        return parts
+    kept, rest = parts[:_MAX_PARTS - 1], parts[_MAX_PARTS - 1:]
+    merged = tuple(normalize(iv for box, _, _, _ in rest for iv in box[field])
+                   for field in range(len(rest[0][0])))
+    rules = tuple(dict.fromkeys(rule for _, opened, _, _ in rest for rule in opened))
+    kept.append((merged, rules, False, (TOO_MANY_CLASSES,)))
+    return kept
 
 
 def _dead(ev: "Evaluation", item: tuple) -> bool:
