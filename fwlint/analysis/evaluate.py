@@ -204,6 +204,28 @@ class Decision:
             return self._doubts
         return self._find_doubts(list(boxes))
 
+    def certain(self) -> bool:
+        """``not self.doubts()``, stopping at the first doubt found.
+
+        NAT rules only ask whether each DNAT decision is certain; exposure reads the doubts
+        of few of them.  Kube-proxy's endpoint decisions all pass a ``statistic`` jump, so
+        the answer is usually the first step with an unknown match, without collecting the
+        rest (the 100k-rule benchmark's 27,972 DNAT decisions: NAT rules 0.86 -> 0.58 s of
+        CPU)."""
+        if self._doubts is not None:
+            return not self._doubts
+        if any(entry.comp.unknown for _, entry in self.steps):
+            return False
+        for view, entry in self.steps:
+            if view.first_maybe >= entry.index:
+                continue
+            for b in self.positive:
+                for piece in view.maybe.query(b):
+                    if piece.entry.index < entry.index and piece.reasons and \
+                            box_meets(piece.box, b):
+                        return False
+        return True
+
     def _find_doubts(self, boxes: list[Box]) -> tuple[str, ...]:
         out: list[str] = []
         for view, entry in self.steps:
@@ -759,7 +781,7 @@ class Evaluation:
                 for d in self.decisions(hook.key):
                     if d.entry.rule.verdict.kind in NAT_IN_KINDS:
                         possible.setdefault(id(d.entry), []).extend(d.positive)
-                        if not d.doubts():
+                        if d.certain():
                             definite.setdefault(id(d.entry), []).extend(d.space)
                 for key, e in self._walk(hook.key):
                     v = e.rule.verdict

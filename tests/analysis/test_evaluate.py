@@ -241,3 +241,30 @@ def test_established_accept_shadows_nothing_and_opaque_does_not_cover():
     chain = Chain("INPUT", rules, hook="input", type="filter", priority=0, policy="drop")
     analysis = analyze(Ruleset("t", "iptables-save", (Table("ip", "filter", (chain,)),)))
     assert not [r for r in analysis.rule_results() if r.shadowed]
+
+
+def _with_unknown_matches(ruleset: Ruleset, seed: int) -> Ruleset:
+    """The ruleset with an unknown match added to about a third of its rules."""
+    rnd = random.Random(seed)
+    table = ruleset.tables[0]
+    chains = []
+    for chain in table.chains:
+        rules = tuple(
+            Rule(rule.matches + (OpaqueMatch("limit", (("--limit", "1/s"),)),),
+                 verdict=rule.verdict, span=rule.span, text=rule.text)
+            if rnd.random() < 0.35 else rule
+            for rule in chain.rules)
+        chains.append(Chain(chain.name, rules, hook=chain.hook, type=chain.type,
+                            priority=chain.priority, policy=chain.policy))
+    return Ruleset(ruleset.path, ruleset.format,
+                   (Table(table.family, table.name, tuple(chains)),))
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_decision_certain_is_no_doubts(seed):
+    ruleset = _with_unknown_matches(random_ruleset(seed), seed)
+    evaluation = analyze(ruleset).evaluation
+    decisions = evaluation.decisions((0, "INPUT"))
+    answers = [d.certain() for d in decisions]  # before doubts() caches anything
+    assert answers == [not d.doubts() for d in decisions]
+    assert answers == [d.certain() for d in decisions]  # and from the cache
