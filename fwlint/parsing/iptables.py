@@ -1292,7 +1292,7 @@ class _FastRules:
     """
 
     __slots__ = ("b", "path", "path_bits", "family", "version", "templates", "addresses",
-                 "protocols", "interfaces", "orders", "ports", "plain")
+                 "protocols", "interfaces", "orders", "ports", "plain", "comments")
 
     def __init__(self, builder: _Builder, family: int):
         self.b = builder
@@ -1308,6 +1308,10 @@ class _FastRules:
         self.interfaces: dict[str, tuple] = {}
         self.orders: dict[tuple, Callable[[list], tuple]] = {}
         self.ports: dict[str, tuple] = {}
+        #: each distinct Rule.comment, so equal comments are one string: kube-proxy writes
+        #: the same comment on a service's rules (46,188 distinct among 99,997 comments on
+        #: bench/out/iptables-100000.rules, 8.4 MB of strings kept as 4.2 MB)
+        self.comments: dict[str, str] = {}
 
     def append(self, table: _TableState, line: str, number: int) -> bool:
         """Apply ``line`` (an ``-A`` command) to ``table``; False: use the general path."""
@@ -1521,6 +1525,8 @@ class _FastRules:
         rule.matches = ordered
         rule.statements = statements
         rule.verdict = verdict
+        if comment_text is not None:
+            comment_text = self.comments.setdefault(comment_text, comment_text)
         rule.comment = comment_text
         rule.span = base | (1 << 20 | len(line))
         rule.text = line
