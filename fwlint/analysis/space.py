@@ -45,6 +45,8 @@ cannot change a reported class (``exposure._keeps_projection``).
 from __future__ import annotations
 
 import itertools
+from bisect import bisect_left, bisect_right
+from operator import itemgetter
 from typing import Iterable, Iterator, Optional, Sequence
 
 Intervals = tuple[tuple[int, int], ...]
@@ -94,6 +96,23 @@ def points(values: Iterable[int]) -> Intervals:
     return normalize((v, v) for v in values)
 
 
+#: above this many intervals, a set meets one interval by bisection instead of a scan
+_BISECT_FROM = 8
+_lower = itemgetter(0)
+_upper = itemgetter(1)
+
+
+def _overlapping(a: Intervals, lo: int, hi: int) -> tuple[int, int]:
+    """The slice ``a[i:k]`` of the intervals of ``a`` that meet ``[lo, hi]``.
+
+    A field fragmented by many subtractions (the exposure's remainder of a chain after
+    hundreds of narrow rules: up to 700 intervals) is met by one narrow interval at a time;
+    sorted, disjoint intervals have increasing bounds, so two bisections find the slice
+    (exposure of the 100k-rule benchmark, whose fields reach 700 intervals: 1.90 -> 1.60 s
+    of CPU)."""
+    return bisect_left(a, lo, key=_upper), bisect_right(a, hi, key=_lower)
+
+
 def iv_and(a: Intervals, b: Intervals) -> Intervals:
     if a is b or a == b:
         return a
@@ -101,6 +120,17 @@ def iv_and(a: Intervals, b: Intervals) -> Intervals:
         lo = a[0][0] if a[0][0] > b[0][0] else b[0][0]
         hi = a[0][1] if a[0][1] < b[0][1] else b[0][1]
         return ((lo, hi),) if lo <= hi else ()
+    if len(b) == 1 and len(a) > _BISECT_FROM or len(a) == 1 and len(b) > _BISECT_FROM:
+        many, ((lo, hi),) = (a, b) if len(b) == 1 else (b, a)
+        i, k = _overlapping(many, lo, hi)
+        if i >= k:
+            return ()
+        met = list(many[i:k])
+        if met[0][0] < lo:
+            met[0] = (lo, met[0][1])
+        if met[-1][1] > hi:
+            met[-1] = (met[-1][0], hi)
+        return tuple(met)
     out = []
     i = j = 0
     while i < len(a) and j < len(b):
@@ -116,6 +146,18 @@ def iv_and(a: Intervals, b: Intervals) -> Intervals:
 
 
 def iv_sub(a: Intervals, b: Intervals) -> Intervals:
+    if len(b) == 1 and len(a) > _BISECT_FROM:
+        (lo, hi), = b
+        i, k = _overlapping(a, lo, hi)
+        if i >= k:
+            return a
+        left, right = a[i], a[k - 1]
+        kept = []
+        if left[0] < lo:
+            kept.append((left[0], lo - 1))
+        if right[1] > hi:
+            kept.append((hi + 1, right[1]))
+        return a[:i] + tuple(kept) + a[k:]
     out = []
     j = 0
     for lo, hi in a:

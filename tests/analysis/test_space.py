@@ -121,3 +121,20 @@ def test_index_returns_every_intersecting_box(seed):
         found = list(index.query(query))
         assert len(found) == len(set(found)), "each item at most once"
         assert expected <= set(found)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_many_intervals_met_by_one_match_sets(seed):
+    """A fragmented field (more intervals than the bisection threshold) against one interval,
+    both ways round: the bisection paths give what the point sets give."""
+    rnd = random.Random(seed)
+    for _ in range(50):
+        many = random_intervals(rnd, 0, 120)
+        lo = rnd.randint(-2, 122)
+        one = ((lo, rnd.randint(lo, 124)),)
+        assert len(many) > space._BISECT_FROM  # the bisection paths are the ones tested
+        for a, b in ((many, one), (one, many)):
+            assert as_set(iv_and(a, b)) == as_set(a) & as_set(b)
+            assert normalize(iv_and(a, b)) == iv_and(a, b)
+            assert as_set(iv_sub(a, b)) == as_set(a) - as_set(b)
+            assert normalize(iv_sub(a, b)) == iv_sub(a, b)
