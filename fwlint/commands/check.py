@@ -110,7 +110,9 @@ def lint_paths(paths, resolver, jobs: int = 0) -> list:
     if jobs == 1:
         results = []
         for path, settings in work:
-            results.append(lint_file(path, settings))
+            result = lint_file(path, settings)
+            result.ruleset = None  # as in a worker: each model is freed before the next file
+            results.append(result)
             progress.step()
     else:
         results = _lint_in_pool(work, sizes, jobs, progress)
