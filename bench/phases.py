@@ -49,6 +49,9 @@ def measure(path: str, fmt: str | None) -> dict:
     ctx = CheckContext(ruleset=parsed.ruleset)
     ctx.errors = (errors + parsed.errors
                   + tuple(jump_depth_errors(parsed.ruleset, limits, ctx.jump_graph)))
+    directives = engine._find_directives(ctx, text)  # as the engine: before the checks
+    del text
+    suppress_seconds = clock() - last
     checks = engine.selected_checks(settings, path)
     by_target: dict[str, list] = {"structural": [], "analysis": [], "policy": []}
     for info in checks:
@@ -56,6 +59,7 @@ def measure(path: str, fmt: str | None) -> dict:
             by_target[info.target].append(info)
         elif info.target not in engine.RESULT_TARGETS:
             by_target["structural"].append(info)
+    last = clock()
     findings = engine.run_checks(ctx, by_target["structural"], settings)
     lap("structural")
     findings += engine.run_checks(ctx, by_target["analysis"], settings)
@@ -67,8 +71,9 @@ def measure(path: str, fmt: str | None) -> dict:
         findings = ctx.policy.regrade(findings, settings.severity)
     findings += policy_findings
     findings.sort(key=lambda finding: finding.sort_key())
-    findings = engine._apply_suppressions(ctx, text, findings, checks, settings)
+    findings = engine._apply_directives(ctx, directives, findings, checks, settings)
     lap("suppress")
+    phases["suppress"] = round(phases["suppress"] + suppress_seconds, 3)
     result = engine.FileResult(path=path, format=fmt, findings=findings,
                                ruleset=parsed.ruleset)
     get_reporter("full")([result], colour=False, version="bench", checks=registry(),

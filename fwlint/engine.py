@@ -212,12 +212,6 @@ def _skipped(info: CheckInfo, ctx: CheckContext) -> bool:
     return info.target in ("analysis", "policy") and bool(ctx.errors) and not ctx.ruleset.tables
 
 
-def _apply_suppressions(ctx: CheckContext, text: str, findings: list[Finding],
-                        checks: Sequence[CheckInfo], settings: Settings) -> list[Finding]:
-    """Mark findings that inline directives suppress, then run the checks about directives."""
-    return _apply_directives(ctx, _find_directives(ctx, text), findings, checks, settings)
-
-
 def _find_directives(ctx: CheckContext, text: str) -> list:
     """The suppression directives of the file (``text``), of the files it includes and of
     its rules' comments."""

@@ -56,3 +56,29 @@ def corpus_inventory() -> list[dict[str, str]]:
     with open(os.path.join(CORPUS, "INVENTORY.tsv"), encoding="utf-8") as handle:
         header = handle.readline().rstrip("\n").split("\t")
         return [dict(zip(header, line.rstrip("\n").split("\t"))) for line in handle if line.strip()]
+
+
+def iptables_t_files() -> list[str]:
+    """The iptables ``extensions/*.t`` files of the corpus (ebtables and arptables ones left
+    out), in name order; none when the corpus is absent."""
+    import glob
+
+    pattern = os.path.join(CORPUS, "ipt-tests", "extensions", "*.t")
+    return [path for path in sorted(glob.glob(pattern))
+            if not os.path.basename(path).startswith(("libebt_", "libarpt_"))]
+
+
+def t_file_rules(path: str):
+    """(line number, table, chains, fields) for every rule line of a ``.t`` file: its
+    ``*table`` and ``:CHAIN,CHAIN`` sections applied, ``fields`` the line split at ``;``
+    (rule spec, saved form, OK/FAIL where given)."""
+    table, chains = "filter", ["INPUT"]
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            line = line.rstrip("\n")
+            if line.startswith(":"):
+                chains = line[1:].split(",")
+            elif line.startswith("*"):
+                table = line[1:].strip()
+            elif line and line[0] not in "#@%":
+                yield number, table, chains, line.split(";")

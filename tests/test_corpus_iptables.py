@@ -10,12 +10,11 @@
 
 from __future__ import annotations
 
-import glob
 import os
 
 import pytest
 
-from netns import CORPUS, corpus_available, corpus_inventory
+from netns import CORPUS, corpus_available, corpus_inventory, iptables_t_files, t_file_rules
 
 from fwlint.engine import lint_text
 from fwlint.findings import Severity
@@ -63,25 +62,13 @@ def t_file_cases() -> list[tuple[str, str, str, str, str, int]]:
     """(file, table, chain, rule, expected OK/FAIL, line) for every rule line of the
     iptables extensions/*.t files (ebtables/arptables files excluded)."""
     cases = []
-    pattern = os.path.join(CORPUS, "ipt-tests", "extensions", "*.t")
-    for path in sorted(glob.glob(pattern)):
+    for path in iptables_t_files():
         name = os.path.basename(path)
-        if name.startswith(("libebt_", "libarpt_")):
-            continue
-        table, chains = "filter", ["INPUT"]
-        with open(path, encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                line = line.rstrip("\n")
-                if line.startswith(":"):
-                    chains = line[1:].split(",")
-                elif line.startswith("*"):
-                    table = line[1:].strip()
-                elif line and line[0] not in "#@%":
-                    fields = line.split(";")
-                    if len(fields) >= 3 and fields[2] in ("OK", "FAIL"):
-                        chain = next((c for c in chains
-                                      if c in IPTABLES_BUILTIN_CHAINS.get(table, {})), chains[0])
-                        cases.append((name, table, chain, fields[0], fields[2], number))
+        for number, table, chains, fields in t_file_rules(path):
+            if len(fields) >= 3 and fields[2] in ("OK", "FAIL"):
+                chain = next((c for c in chains
+                              if c in IPTABLES_BUILTIN_CHAINS.get(table, {})), chains[0])
+                cases.append((name, table, chain, fields[0], fields[2], number))
     return cases
 
 

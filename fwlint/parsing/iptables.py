@@ -23,7 +23,7 @@ from ..model import (IPTABLES_BUILTIN_CHAINS, PROTOCOL_NUMBERS, AddressMatch, Ch
                      CtStateMatch, IcmpTypeMatch, InterfaceMatch, MarkMatch, OpaqueMatch,
                      ParseError, ParseResult, PortMatch, ProtocolMatch, Rule, Ruleset,
                      SetMatch, Span, Statement, Table, TcpFlagsMatch, Verdict, match_sort_key)
-from ..model import MAX_PACKED_COLUMN, SPAN_SLOTS, packed_line
+from ..model import MAX_PACKED_COLUMN, packed_line
 from .iptables_args import (ARITY, PARSERS, ArgError, canonical_args, parse_address,
                             parse_nat_to)
 from .iptables_modules import (PROTOCOL_MODULES, STANDARD_TARGETS, TERMINATING_TARGETS,
@@ -1363,33 +1363,26 @@ class _FastRules:
                     templates = self.templates.get((protocol, table.name))
                     if templates is None:
                         templates = self.templates[(protocol, table.name)] = {}
+                port = None  # a destination port read directly: (ranges, raw)
                 if body.startswith(_SINGLE_PORT_PREFIXES) and \
                         protocol == _SINGLE_PORT_GROUPS[body[:12]]:
                     port = self.ports.get(body[12:])
                     if port is None:
                         port = self._port(body[12:])
-                    if port:
-                        match = _BarePort()
-                        match.field = "dport"
-                        match.ranges, match.raw = port
-                        match.negated = False
-                        match.span = base | ((start + 8) << 20 | (offset - 1))
-                        match.__class__ = PortMatch
-                        matches.append(match)
-                        keys.append(_DPORT_KEY)
-                        continue
-                if body[:19] == "multiport --dports " and protocol in _MULTIPORT_PROTOCOLS:
+                    column = start + 8
+                elif body[:19] == "multiport --dports " and protocol in _MULTIPORT_PROTOCOLS:
                     port = self._port_list(body[19:])  # KUBE-FORWARD's, one list a rule
-                    if port:
-                        match = _BarePort()
-                        match.field = "dport"
-                        match.ranges, match.raw = port
-                        match.negated = False
-                        match.span = base | ((start + 14) << 20 | (offset - 1))
-                        match.__class__ = PortMatch
-                        matches.append(match)
-                        keys.append(_DPORT_KEY)
-                        continue
+                    column = start + 14
+                if port:
+                    match = _BarePort()
+                    match.field = "dport"
+                    match.ranges, match.raw = port
+                    match.negated = False
+                    match.span = base | (column << 20 | (offset - 1))
+                    match.__class__ = PortMatch
+                    matches.append(match)
+                    keys.append(_DPORT_KEY)
+                    continue
                 text = line[start:offset - 1]
                 template = templates.get(text, _NO_TEMPLATE)
                 if template is _NO_TEMPLATE:

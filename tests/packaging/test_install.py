@@ -3,7 +3,6 @@ working directory (pre-commit installs fwlint exactly that way)."""
 
 import os
 import subprocess
-import sys
 import venv
 
 import pytest

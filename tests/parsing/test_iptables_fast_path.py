@@ -14,13 +14,12 @@ hand-written lines at the edges of what the fast paths take.
 from __future__ import annotations
 
 import dataclasses
-import glob
 import os
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from netns import CORPUS, corpus_available, corpus_inventory
+from netns import CORPUS, corpus_available, corpus_inventory, iptables_t_files, t_file_rules
 
 from fwlint.parsing.iptables import parse_iptables_save
 
@@ -84,34 +83,17 @@ def test_corpus_files_read_the_same_through_both_paths(name, ipv6):
         _assert_same(handle.read(), path, ipv6)
 
 
-def _t_files() -> list[str]:
-    if not corpus_available():
-        return []
-    return [path for path in sorted(glob.glob(os.path.join(CORPUS, "ipt-tests", "extensions",
-                                                           "*.t")))
-            if not os.path.basename(path).startswith(("libebt_", "libarpt_"))]
-
-
 def _t_file_as_save(path: str) -> str:
     """An extensions/*.t file as iptables-save input: one table per ``*table`` section, its
     chains declared, one ``-A`` line per rule spec (OK and FAIL ones alike)."""
     tables: dict[str, list[str]] = {}
-    table, chains = "filter", ["INPUT"]
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            line = line.rstrip("\n")
-            if line.startswith(":"):
-                chains = line[1:].split(",")
-            elif line.startswith("*"):
-                table = line[1:].strip()
-            elif line and line[0] not in "#@%":
-                spec = line.split(";")[0]
-                tables.setdefault(table, []).extend(f"-A {chain} {spec}" for chain in chains)
+    for _, table, chains, fields in t_file_rules(path):
+        tables.setdefault(table, []).extend(f"-A {chain} {fields[0]}" for chain in chains)
     return "".join(f"*{name}\n" + "\n".join(lines) + "\nCOMMIT\n"
                    for name, lines in tables.items())
 
 
-@pytest.mark.parametrize("path", _t_files(), ids=os.path.basename)
+@pytest.mark.parametrize("path", iptables_t_files(), ids=os.path.basename)
 def test_iptables_extension_tests_read_the_same_through_both_paths(path):
     text = _t_file_as_save(path)
     _assert_same(text, path, ipv6=os.path.basename(path).startswith("libip6t_"))
