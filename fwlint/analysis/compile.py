@@ -245,15 +245,15 @@ class Domain:
             return None
         field_name = match.fields[0]
         key_type = named.key_type[0]
-        values: list[tuple[int, int]] = []
+        found: list[tuple[int, int]] = []
         try:
             for element in named.elements:
                 if len(element.key) != 1:
                     return None
-                values.extend(_parse_set_value(element.key[0], key_type))
+                found.extend(_parse_set_value(element.key[0], key_type))
         except ValueError:
             return None
-        values = normalize(values)
+        values = normalize(found)
         neg = match.negated
         if key_type in ("ipv4_addr", "ipv6_addr") and field_name in ("saddr", "daddr"):
             version = 4 if key_type == "ipv4_addr" else 6

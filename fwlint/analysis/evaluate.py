@@ -221,6 +221,13 @@ class Decision:
     _space: Optional[list[Box]] = field(default=None, repr=False)
     _doubts: Optional[tuple[str, ...]] = field(default=None, repr=False)
 
+    @property
+    def verdict(self) -> Verdict:
+        """The terminal rule's verdict (a decision is only ever made by one)."""
+        verdict = self.entry.rule.verdict
+        assert verdict is not None
+        return verdict
+
     def doubts(self, boxes: Optional[Iterable[Box]] = None) -> tuple[str, ...]:
         """The unknown matches that may change this decision for ``boxes`` (default: all of
         it): on the path itself, or in earlier rules that overlap it.  () means definite."""
@@ -252,7 +259,7 @@ class Decision:
                         return False
         return True
 
-    def _find_doubts(self, boxes: list[Box]) -> tuple[str, ...]:
+    def _find_doubts(self, boxes: Sequence[Box]) -> tuple[str, ...]:
         out: list[str] = []
         for view, entry in self.steps:
             out.extend(entry.comp.unknown)
@@ -415,8 +422,10 @@ class Evaluation:
                 if e.kind == "term" and own:
                     ends.append((i, None, None))
                 elif e.kind == "goto" and own:
+                    assert e.target is not None
                     ends.append((i, self.view(e.target), None))
             elif e.kind == "jump":
+                assert e.target is not None
                 called = self.view(e.target)
                 meet = None
                 if e.comp.pure and self.pure(e.target):
@@ -441,11 +450,11 @@ class Evaluation:
         """The terminal effects a chain (with the chains it calls) can have."""
         if key not in self._effects:
             self._effects[key] = frozenset()
-            out = set()
+            out: set[tuple] = set()
             for e in self.entries(key):
                 if e.kind == "term":
                     out.add(e.effect())
-                elif e.kind in ("jump", "goto"):
+                elif e.target is not None:
                     out |= self.effects(e.target)
             self._effects[key] = frozenset(out)
         return self._effects[key]
@@ -459,7 +468,7 @@ class Evaluation:
         return found
 
     def _piece_effects(self, entry: Entry) -> frozenset:
-        if entry.kind in ("jump", "goto"):
+        if entry.target is not None and entry.kind in ("jump", "goto"):
             return self.effects(entry.target)
         return frozenset({entry.effect()})
 
@@ -468,7 +477,7 @@ class Evaluation:
     def rule_results(self) -> tuple[RuleResult, ...]:
         """Computed once: FW201, FW202 and FW209 each read every result."""
         if self._rule_results is None:
-            out = []
+            out: list[RuleResult] = []
             for key, (table, chain) in self.tables.items():
                 out.extend(self._chain_results(key, table, chain))
             self._rule_results = tuple(out)
@@ -503,7 +512,7 @@ class Evaluation:
                                  redundant=redundant is not None, covering=redundant or (),
                                  correlated=correlated)
 
-    def _covering(self, e: Entry, hits: list[Piece]) -> tuple[tuple[Rule, ...], bool]:
+    def _covering(self, e: Entry, hits: Sequence[Piece]) -> tuple[tuple[Rule, ...], bool]:
         """The fewest earlier rules that cover ``e`` (greedy), plus one that conflicts."""
         by_entry: dict[int, tuple[Entry, list[Box]]] = {}
         for piece in hits[:_MAX_COVER_CANDIDATES * 4]:
@@ -516,7 +525,7 @@ class Evaluation:
         # beat the best so far is not recomputed (the choice is the same: the first group
         # of greatest volume).  On the 100k-rule benchmark (1,720 shadowed rules, 39
         # candidate pieces each, 3.4 chosen) it halves the volumes computed.
-        bounds = [None] * len(groups)
+        bounds: list[Optional[int]] = [None] * len(groups)
         while remaining and groups:
             best, best_volume = None, 0
             for position, group in enumerate(groups):
@@ -548,7 +557,7 @@ class Evaluation:
         chosen.sort(key=lambda c: c.index)
         return tuple(c.rule for c in chosen), bool(differ)
 
-    def _correlated(self, e: Entry, hits: list[Piece]) -> tuple[Rule, ...]:
+    def _correlated(self, e: Entry, hits: Sequence[Piece]) -> tuple[Rule, ...]:
         """Earlier terminal rules with another verdict that overlap ``e`` only in part."""
         if e.kind != "term":
             return ()
@@ -657,7 +666,7 @@ class Evaluation:
         for e, own, hits in zip(self.entries(key), view.own, view.hits):
             if not own or e.kind not in ("term", "jump", "goto"):
                 continue
-            if e.kind != "term" and not self.reaches_terminal(e.target):
+            if e.target is not None and not self.reaches_terminal(e.target):
                 continue  # kube-proxy's jumps to KUBE-MARK-MASQ: nothing to flatten there
             site = list(own) if positive is None else space_and(positive, own)
             if not site:
@@ -707,7 +716,7 @@ class Evaluation:
             sure = sure and certain
             verdict = self._verdict_of(hook, decision)
             if decision is not None and verdict in NAT_IN_KINDS:
-                v = decision.entry.rule.verdict
+                v = decision.verdict
                 rules.append(decision.entry.rule)
                 nat_done = True
                 changed = bool(v.to_ports) and v.to_ports[0][0] != point[DPORT]
@@ -780,7 +789,7 @@ class Evaluation:
     def _verdict_of(hook: _Hook, decision: Optional[Decision]) -> str:
         if decision is None:
             return hook.chain.policy or "accept"
-        kind = decision.entry.rule.verdict.kind
+        kind = decision.verdict.kind
         return kind if kind in ("accept", "drop", "reject", "dnat", "redirect") else \
             ("accept" if kind in ("snat", "masquerade") else "drop")
 
@@ -802,7 +811,7 @@ class Evaluation:
                 possible: dict[int, list[Box]] = {}
                 definite: dict[int, list[Box]] = {}
                 for d in self.decisions(hook.key):
-                    if d.entry.rule.verdict.kind in NAT_IN_KINDS:
+                    if d.verdict.kind in NAT_IN_KINDS:
                         possible.setdefault(id(d.entry), []).extend(d.positive)
                         if d.certain():
                             definite.setdefault(id(d.entry), []).extend(d.space)
@@ -831,7 +840,7 @@ class Evaluation:
                 yield from self._walk(e.target, seen)
 
     def _families(self) -> list[str]:
-        fams = set()
+        fams: set[str] = set()
         for table, _ in self.tables.values():
             fams.update(("ip", "ip6") if table.family == "inet" else (table.family,))
         return [f for f in FAMILY_NAMES if f in fams]

@@ -114,7 +114,7 @@ def _dnat_decisions(ev: "Evaluation", family: str) -> list["Decision"]:
     for hook in ev.hooks(family, "prerouting", ("nat",)):
         # the first nat chain that translates wins; later ones are not consulted
         return [d for d in ev.decisions(hook.key)
-                if d.entry.rule.verdict.kind in ("dnat", "redirect")]
+                if d.verdict.kind in ("dnat", "redirect")]
     return []
 
 
@@ -191,7 +191,7 @@ def _expose_dnat(ev: "Evaluation", family: str, arriving: list[Part], after_nat:
     """The classes one DNAT/REDIRECT decision opens: ``arriving`` (what the prerouting
     chains before nat let through) translated, then the chains after nat and input or
     forward."""
-    verdict = decision.entry.rule.verdict
+    verdict = decision.verdict
     for original, (arrived, _, arrived_certain, arrived_reasons) in (
             (o, a) for o in decision.space for a in arriving):
         box = box_and(original, arrived)
@@ -279,21 +279,24 @@ def _accept_parts(ev: "Evaluation", family: str, hooks: list["_Hook"], parts: li
                 keep = (lambda x, y: _keeps_projection(x, y, hidden)) if last and not exact \
                     else None
                 if pure:
-                    start = [box_and(box, b)]
-                    if takers and taken_whole(start[0], d.minus, takers):
+                    met = box_and(box, b)
+                    assert met is not None  # ``found`` holds only boxes that meet ``box``
+                    if takers and taken_whole(met, d.minus, takers):
                         continue
-                    pieces = subtract(start, d.minus, keep, takers)
+                    pieces = subtract([met], d.minus, keep, takers)
                     del takers[:-_MAX_TAKERS]
                 else:
+                    assert rest is not None  # kept whenever the chain is not pure
                     start = space_and(rest.boxes(b), [b])
                     pieces = subtract(start, d.minus, keep) if start else []
                 if not pieces:
                     continue
-                if exact and all(e.comp.pure for _, e in d.steps):  # else it only may take them
+                # a decision with unknown matches on its path only may take them
+                if rest is not None and all(e.comp.pure for _, e in d.steps):
                     if not (skip_narrow and _keeps_projection(box, b, hidden)):
                         for p in pieces:
                             rest.take(p)
-                if d.entry.rule.verdict.kind != "accept":
+                if d.verdict.kind != "accept":
                     continue
                 doubts = () if pure else d.doubts(pieces)
                 opened = rules + (d.entry.rule,) if shown else rules
@@ -301,7 +304,7 @@ def _accept_parts(ev: "Evaluation", family: str, hooks: list["_Hook"], parts: li
                     new_parts.append((p, opened, certain and not doubts, reasons + doubts))
                 if len(new_parts) > 2 * _MAX_PARTS:
                     new_parts = _capped(new_parts)
-            if policy_accept:
+            if rest is not None and policy_accept:
                 doubts = () if pure else ev.unknowns(hook.key)
                 if rest.approximate:
                     doubts += (APPROXIMATE,)

@@ -339,6 +339,7 @@ def box_sub(a: Box, b: Box) -> list[Box]:
         if len(x) == 1 and len(y) == 1:
             (x_lo, x_hi), = x
             (y_lo, y_hi), = y
+            rest: Intervals
             if y_lo > x_lo:
                 rest = ((x_lo, y_lo - 1), (y_hi + 1, x_hi)) if y_hi < x_hi else \
                     ((x_lo, y_lo - 1),)
@@ -483,6 +484,7 @@ def _index_keys(box: Box) -> tuple[Optional[tuple], Optional[tuple], Optional[tu
         ports = tuple(p for lo, hi in dport for p in range(lo, hi + 1)) \
             if iv_size(dport) <= _MAX_INDEXED_PORTS else _WILD
     daddr = box[DADDR]
+    hosts: Optional[tuple[int, ...]]
     if len(daddr) == 1:
         lo, hi = daddr[0]
         hosts = (lo,) if lo == hi else _WILD
@@ -525,8 +527,10 @@ class BoxIndex:
                     slot.append(item)
 
     def _add_key(self, key: tuple) -> None:
+        by = self._by
+        assert by is not None
         for given in _PATTERNS:
-            self._by.setdefault(given, {}).setdefault(
+            by.setdefault(given, {}).setdefault(
                 tuple(key[i] for i in given), []).append(key)
 
     def query(self, box: Box) -> Iterator:
