@@ -86,10 +86,10 @@ def compute_exposure(ev: "Evaluation") -> tuple[Exposure, ...]:
         by_sources.setdefault(merged, []).extend(key[6])
     out = []
     for key, interfaces in by_sources.items():
-        hook, family, protocol, internal_ports, internal_addresses, ports, sources, \
-            certainty, reason, rules, nat_rules = key
-        out.append(Exposure(hook, family, protocol, ports if protocol in PORTED else (),
-                            internal_ports, internal_addresses, sources,
+        hook, family, protocol, internal_ports, internal_addresses, wire_ports, \
+            allowed_sources, certainty, reason, rules, nat_rules = key
+        out.append(Exposure(hook, family, protocol, wire_ports if protocol in PORTED else (),
+                            internal_ports, internal_addresses, allowed_sources,
                             _interfaces(labels, normalize(interfaces)), certainty, reason,
                             rules, nat_rules))
     out.sort(key=lambda x: (x.hook != "input", x.family, x.protocol, x.ports, x.sources))
