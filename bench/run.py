@@ -323,9 +323,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=900, help="seconds per command")
     args = parser.parse_args(argv)
     chosen = [b for b in BENCHMARKS if not args.only or b.name in args.only]
+    build = subprocess.run([sys.executable, "-m", "fwlint", "--version"], capture_output=True,
+                           text=True).stdout.strip()
+    print(build)  # compiled or pure Python: the numbers differ about twofold
     print_header()
     results = run(chosen, args.sizes, args.repeat, args.timeout)
-    summary = {"results": results, "growth": growth(results),
+    summary = {"fwlint": build, "results": results, "growth": growth(results),
                "small_file": small_file(args.small_repeat, args.timeout),
                "load_average": os.getloadavg(), "cpus": os.cpu_count()}
     with open(os.path.join(OUT, "results.json"), "w", encoding="utf-8") as handle:

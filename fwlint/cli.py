@@ -8,10 +8,24 @@ import importlib
 import sys
 from typing import Optional, Sequence
 
-from . import __version__
+from . import __version__, _native
 
 #: subcommand modules, in the order ``fwlint --help`` lists them
 _COMMANDS = ("check", "baseline", "rules", "rule", "dump", "policy", "exposure")
+
+
+class _Version(argparse.Action):
+    """``--version``: the version and whether this installation runs compiled (read only
+    when asked: it checks the compiled modules against their sources)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS,
+                 help: str = "show the version, and whether fwlint runs compiled, and exit"):
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(f"fwlint {__version__} ({_native.status()})")
+        parser.exit()
 
 
 def build_parser(only: Optional[str] = None) -> argparse.ArgumentParser:
@@ -20,7 +34,7 @@ def build_parser(only: Optional[str] = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fwlint",
         description="Lint iptables and nftables rule files and check them against policy.")
-    parser.add_argument("--version", action="version", version=f"fwlint {__version__}")
+    parser.add_argument("--version", action=_Version)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _COMMANDS if only is None else (only,):
         module = importlib.import_module(f"fwlint.commands.{name}")
