@@ -292,7 +292,8 @@ def service_groups(ctx, items: Iterable[Open], hits) -> list[ServiceGroup]:
 def service_related(policy: Policy, service: ServicePolicy, items: Iterable[Open],
                     span: Span) -> tuple[Related, ...]:
     """The policy line of ``service``, then the other rules that open ``items``."""
-    related = (Related(service.span, f"{service.label()} (policy {policy.name})"),)
+    related: tuple[Related, ...] = (
+        Related(service.span, f"{service.label()} (policy {policy.name})"),)
     for item in items:
         related += tuple(r for r in rules_related(item, span) if r not in related)
     return related
@@ -373,7 +374,7 @@ def mismatch_hits(policy: Policy, item: Open) -> list[tuple[ServicePolicy, PortR
 
 def present_families(ruleset: Ruleset) -> tuple[str, ...]:
     """The address families the ruleset filters ("inet" counts as both)."""
-    families = set()
+    families: set[str] = set()
     for table in ruleset.tables:
         if table.family == "inet":
             families.update(("ip", "ip6"))
