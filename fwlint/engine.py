@@ -260,8 +260,12 @@ def _apply_directives(ctx: CheckContext, directives: list, findings: list[Findin
 
 def stamp(info: CheckInfo, problem: Problem, path: str, settings: Settings,
            rule_keys: Optional[_RuleKeys] = None) -> Finding:
-    severity = next(s for s in (settings.severity.get(info.code), problem.severity,
-                                info.severity) if s is not None)
+    # the first set of: configured, the problem's own, the check's (tested in order, not
+    # with next() over a generator: 1 us of the 4.6 us a stamp cost, 6,080 stamps a run on
+    # bench/out/iptables-100000.rules)
+    severity = settings.severity.get(info.code)
+    if severity is None:
+        severity = problem.severity if problem.severity is not None else info.severity
     key = problem.key
     if not key:
         rule_key = rule_keys(problem.span) if rule_keys else ""
