@@ -1,5 +1,11 @@
 """What the FW4xx checks share: the exposure seen through a policy (trusted traffic removed),
-port and address interval arithmetic, and how a finding names its rule and policy line."""
+port and address interval arithmetic, and how a finding names its rule and policy line.
+
+Compiled with mypyc where the build can (it must pass mypy, and its annotations must hold
+at run time): the policy checks of bench/out/iptables-100000.rules (1,877 open classes, the
+interval arithmetic on tuples of ints) took 0.10 s CPU pure, 0.037 s compiled.  The FW4xx
+check modules themselves gained nothing compiled and are not.
+"""
 
 from __future__ import annotations
 
