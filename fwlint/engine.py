@@ -171,6 +171,11 @@ def _run_rule_checks(ctx: CheckContext, rule_checks: list[CheckInfo], settings: 
     holding one of them; the checks to call are looked up once per distinct sequence of match
     classes.  On bench/out/iptables-100000.rules the four rule checks took 0.48 s CPU when
     called for every rule, 0.19 s so (with their own fast paths for the common values).
+
+    FW206, FW207 and FW302 (called for 24,692, 24,692 and 46,181 rules there) are compiled
+    with mypyc where the build can: this pass 0.110 s CPU pure, 0.093 s so.  This loop is
+    not: compiled code reads the model's attributes (plain Python classes) no faster than
+    CPython 3.11's specialised bytecode, and compiling the engine gained nothing measurable.
     """
     path = ctx.ruleset.path
     options = [settings.options.get(info.code, {}) for info in rule_checks]
@@ -260,8 +265,12 @@ def _apply_directives(ctx: CheckContext, directives: list, findings: list[Findin
 
 def stamp(info: CheckInfo, problem: Problem, path: str, settings: Settings,
            rule_keys: Optional[_RuleKeys] = None) -> Finding:
-    severity = next(s for s in (settings.severity.get(info.code), problem.severity,
-                                info.severity) if s is not None)
+    # the first set of: configured, the problem's own, the check's (tested in order, not
+    # with next() over a generator: 1 us of the 4.6 us a stamp cost, 6,080 stamps a run on
+    # bench/out/iptables-100000.rules)
+    severity = settings.severity.get(info.code)
+    if severity is None:
+        severity = problem.severity if problem.severity is not None else info.severity
     key = problem.key
     if not key:
         rule_key = rule_keys(problem.span) if rule_keys else ""

@@ -97,7 +97,7 @@ class CheckInfo:
             target=module.TARGET,
             options=dict(getattr(module, "OPTIONS", {})),
             aliases=tuple(getattr(module, "ALIASES", ())),
-            doc=(module.__doc__ or "").strip(),
+            doc=(module_doc(module) or "").strip(),
             check=module.check,
             module=module.__name__,
             matches=getattr(module, "MATCHES", None),
@@ -108,6 +108,35 @@ class CheckInfo:
         """The first sentence of "What it does"."""
         section = doc_sections(self.doc).get("What it does", "")
         return " ".join(section.split()).split(". ")[0].rstrip(".")
+
+
+def module_doc(module: ModuleType) -> Optional[str]:
+    """A check module's docstring, also when the module is compiled.
+
+    A module compiled with mypyc (fwlint/checks/fw206, fw207, fw302 when the build compiles
+    them) has no ``__doc__``; its source sits beside it, and a check module's docstring is
+    the first thing in it (this header's convention), so it is read from there: a literal
+    up to the first closing quotes, not a parse of the whole file.
+    """
+    if module.__doc__ is not None or not getattr(module, "__file__", None):
+        return module.__doc__
+    import ast
+    import os
+
+    source = os.path.join(os.path.dirname(module.__file__ or ""),
+                          module.__name__.rpartition(".")[2] + ".py")
+    try:
+        with open(source, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError:
+        return None
+    quote = text[:3]
+    end = text.find(quote, 3) if quote in ('"""', "'''") else -1
+    try:
+        doc = ast.literal_eval(text[:end + 3]) if end > 0 else None
+    except (SyntaxError, ValueError):  # quotes escaped inside: parse the whole file
+        doc = None
+    return doc if isinstance(doc, str) else ast.get_docstring(ast.parse(text), clean=False)
 
 
 def doc_sections(doc: str) -> dict[str, str]:

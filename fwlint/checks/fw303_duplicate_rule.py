@@ -48,7 +48,7 @@ table inet filter {
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, Optional
 
 from ..findings import Problem, Related
 from ..model import Rule
@@ -94,7 +94,7 @@ def _repeats(rules: tuple[Rule, ...]) -> Iterator[tuple[Rule, Rule]]:
                 and first.statements == second.statements):
             yield second, first
         return
-    first_by_outline: dict[tuple, Rule] = {}
+    first_by_outline: dict[tuple, Optional[Rule]] = {}
     first_copy: dict[tuple, Rule] = {}
     for rule in rules:
         outline = _outline(rule)

@@ -86,19 +86,22 @@ def check(ctx) -> Iterator[Problem]:
             group["ports"].setdefault(item.protocol, []).extend(ports)
     for (_, _, _, category), group in groups.items():
         span, setting, items = group["span"], group["setting"], group["items"]
-        ports = {protocol: normalize(ranges) for protocol, ranges in sorted(group["ports"].items())}
+        by_protocol = {protocol: normalize(ranges)
+                       for protocol, ranges in sorted(group["ports"].items())}
         certainty, reason = uncertain(items)
-        single = len(ports) == 1 and all(len(r) == 1 and r[0][0] == r[0][1] for r in ports.values())
+        single = len(by_protocol) == 1 and all(len(r) == 1 and r[0][0] == r[0][1]
+                                            for r in by_protocol.values())
         listed = "never allowed" if setting.value == "deny" else "not listed by any service"
-        message = (f"{', '.join(describe_ports(p, r) for p, r in ports.items())} "
+        message = (f"{', '.join(describe_ports(p, r) for p, r in by_protocol.items())} "
                    f"{'is' if single else 'are'} open but {listed} in policy "
                    f"{policy_ref(policy, setting.span)} ({category}: {setting.value}); "
                    f"{accepted_by(items[0])}")
         if reason:
             message += f" (possible: {reason})"
-        related = (Related(setting.span, f"policy {policy.name}: {category}: {setting.value}"),)
+        related: tuple[Related, ...] = (
+            Related(setting.span, f"policy {policy.name}: {category}: {setting.value}"),)
         for item in items:
             related += tuple(r for r in rules_related(item, span) if r not in related)
         yield Problem(span=span, message=message, related=related, certainty=certainty,
-                      key=f"{policy.name}|{category}|{sorted(ports.items())}",
+                      key=f"{policy.name}|{category}|{sorted(by_protocol.items())}",
                       severity=Severity.MEDIUM if setting.value == "warn-unlisted" else None)

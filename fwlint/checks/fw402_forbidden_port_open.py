@@ -76,13 +76,13 @@ def check(ctx) -> Iterator[Problem]:
         first_entry = next(iter(hits))[0]
         certainty, reason = uncertain(items)
         parts = []
-        for (entry, protocol), ports in hits.items():
+        for (entry, protocol), ranges in hits.items():
             scope = ""
             if entry.world_open:
                 first = next(i for i in items if i.protocol == protocol)
                 scope = " from most of the internet (" + describe_addresses(
                     public_sources(first.sources, first.family), first.family, 2) + ")"
-            parts.append(f"{describe_ports(protocol, normalize(ports))}{scope}"
+            parts.append(f"{describe_ports(protocol, normalize(ranges))}{scope}"
                          + (f" ({entry.reason})" if entry.reason else ""))
         shown = "; ".join(parts[:6]) + (f"; and {len(parts) - 6} more" if len(parts) > 6 else "")
         noun = "forbidden port is" if len(parts) == 1 else f"{len(parts)} forbidden ports are"

@@ -8,6 +8,10 @@ that cost 0.68 s CPU together (limit 0.26, FW204 0.24, FW301 0.10, FW203 0.08); 
 graph over integer chain numbers costs 0.1 s (0.05 to build, 0.05 for the components).
 Jump references with their spans are built only where a finding needs them (a missing
 target, a cycle), which are rare.
+
+Not compiled with mypyc: compiled, building the graphs took 0.062 s instead of 0.052 (the
+rule and verdict attributes read slower than by CPython 3.11's bytecode) and the components
+0.041 s instead of 0.043.
 """
 
 from __future__ import annotations

@@ -16,7 +16,20 @@ def _paint(text: str, code: str, colour: bool) -> str:
 def _line(finding) -> str:
     s = finding.span
     tag = f" ({finding.certainty})" if finding.certainty != "definite" else ""
-    return f"{s.path}:{s.line}:{s.column}: {finding.code} [{finding.severity}] {finding.message}{tag}"
+    return (f"{s.path}:{s.line}:{s.column}: {finding.code} [{_severity_text(finding.severity)}] "
+            f"{finding.message}{tag}")
+
+
+_SEVERITY_TEXT: dict = {}
+
+
+def _severity_text(severity) -> str:
+    """``f"{severity}"``, formatted once per severity: the enum's ``__str__`` (its ``name``
+    property) cost 0.4 µs a call, twice a finding in the full format."""
+    text = _SEVERITY_TEXT.get(severity)
+    if text is None:
+        text = _SEVERITY_TEXT[severity] = f"{severity}"
+    return text
 
 
 @lru_cache(maxsize=64)
@@ -24,8 +37,10 @@ def _source_lines(path: str) -> tuple[str, ...]:
     try:
         if not os.path.isfile(path) or os.path.getsize(path) > 64 * 1024 * 1024:
             return ()  # a FIFO would block; a file FW010 refused is not read for a frame
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return tuple(handle.read().splitlines())
+        # bytes decoded at once: a text-mode read decodes in chunks and translates newlines,
+        # which splitlines() makes no difference to (0.035 s -> 0.025 s on 100,000 rules)
+        with open(path, "rb") as handle:
+            return tuple(handle.read().decode("utf-8", errors="replace").splitlines())
     except OSError:
         return ()
 
@@ -72,7 +87,9 @@ def render_full(results: Sequence, colour: bool = False, quiet: bool = False, **
         for finding in result.findings:
             if finding.suppressed is not None:
                 continue
-            out.append(_paint(_line(finding), _COLOURS[str(finding.severity)], colour))
+            line = _line(finding)
+            out.append(_paint(line, _COLOURS[_severity_text(finding.severity)], colour) if colour
+                       else line)
             out.extend(_frame(finding.span, colour))
             for related in finding.related:
                 r = related.span

@@ -70,3 +70,40 @@ def test_every_cases_file_belongs_to_a_check():
     codes = {info.code for info in CHECKS}
     orphans = sorted(p.name for p in CASES_DIR.glob("*.yaml") if p.stem not in codes)
     assert not orphans, f"cases files for checks that are not registered: {orphans}"
+
+
+@pytest.mark.parametrize("info", CHECKS, ids=lambda info: info.code)
+def test_check_doc_is_the_module_docstring(info):
+    """Compiled (mypyc) check modules have no __doc__: the registry reads the source's."""
+    import ast
+    import importlib
+    import os
+
+    module = importlib.import_module(info.module)
+    source = os.path.join(os.path.dirname(module.__file__),
+                          info.module.rpartition(".")[2] + ".py")
+    with open(source, encoding="utf-8") as handle:
+        assert info.doc == ast.get_docstring(ast.parse(handle.read()), clean=False).strip()
+
+
+def test_module_doc_without_dunder_doc_reads_the_source(tmp_path):
+    """What a mypyc-compiled module looks like to the registry: no __doc__, a __file__
+    beside the source (quotes inside the docstring included)."""
+    import types
+
+    from fwlint.checks.base import module_doc
+
+    (tmp_path / "fw999_example.py").write_text(
+        '"""\n## What it does\nReports \\"\\"\\"quoted\\"\\"\\" things.\n"""\n\nCODE = "FW999"\n',
+        encoding="utf-8")
+    (tmp_path / "fw998_plain.py").write_text('"""Plain: \\u00e9."""\nCODE = "FW998"\n',
+                                             encoding="utf-8")
+    for name, expected in (("fw999_example", '\n## What it does\nReports """quoted""" things.\n'),
+                           ("fw998_plain", "Plain: \u00e9.")):
+        module = types.ModuleType(f"fwlint.checks.{name}")
+        module.__file__ = str(tmp_path / f"{name}.cpython-311-x86_64-linux-gnu.so")
+        assert module.__doc__ is None
+        assert module_doc(module) == expected
+    module = types.ModuleType("fwlint.checks.fw997_gone")
+    module.__file__ = str(tmp_path / "fw997_gone.so")
+    assert module_doc(module) is None
