@@ -77,38 +77,71 @@ class ChainView:
     earlier pieces that intersect it (``hits``), and made explicit only on demand: a wide
     rule after thousands of narrow ones would otherwise fragment into thousands of boxes.
     Slotted, as are entries, pieces and decisions: a kube-proxy file has one view per
-    service and endpoint (36k on the 100k-rule benchmark).
+    service and endpoint (35,911 on the 100k-rule benchmark).  So a view holds only what
+    differs from chain to chain: rules that meet no earlier piece (all but 1,844 of the
+    100,003) have no ``hits`` entry, a chain without pieces shares one empty index, what a
+    chain ends is made from its entries when first asked (a list of (rule, called view,
+    meet) per rule held 15 MB), and its unknown matches are a plain list until an index of
+    them is needed (most of the 7,173 chains that have some are only asked yes or no).
     """
 
-    __slots__ = ("own", "hits", "covers", "ends", "exits", "maybe", "first_maybe", "_regions",
-                 "_terminated")
+    __slots__ = ("entries", "hits", "covers", "exits", "cut", "maybe_pieces", "_maybe",
+                 "first_maybe", "_regions", "_terminated", "_views")
 
-    def __init__(self, own: list[tuple[Box, ...]], hits: list[Sequence[Piece]], covers: BoxIndex,
-                 ends: list[tuple], maybe: Optional[BoxIndex] = None) -> None:
-        self.own = own
-        self.hits = hits
-        self.covers = covers
-        #: (rule position, chain view it jumps or goes to, or None, its covers or None) of each
-        #: rule that may end a packet here, in order: what ``terminated`` is made of
-        self.ends = ends
+    def __init__(self, entries: list[Entry], views: dict[tuple[int, str], "ChainView"]) -> None:
+        #: the chain's rules, compiled (a rule's own match is ``entries[i].comp.boxes``)
+        self.entries = entries
+        #: rule position -> the earlier pieces that intersect its match, in rule order (only
+        #: for rules that meet some; a shared empty dict until the chain has one)
+        self.hits: dict[int, list[Piece]] = _NO_HITS
+        #: the pieces each rule takes away from the rules after it
+        self.covers = _NO_PIECES_INDEX
         #: a RETURN or goto in the chain: a rule ends only its region, not its whole match
         self.exits = False
+        #: positions of jumps and gotos into a chain that was being evaluated (a jump
+        #: cycle: not followed, the called chain counts as ending nothing)
+        self.cut: frozenset[int] = frozenset()
+        #: rules that may take packets, because of the unknown matches ``Piece.reasons``,
+        #: in rule order; ``maybe`` indexes them
+        self.maybe_pieces: list[Piece] = _NO_PIECES
+        self._maybe: Optional[BoxIndex] = None
+        self.first_maybe = _NEVER  # the position of the first rule in ``maybe_pieces``
+        self._regions: Optional[dict[int, list[Box]]] = None
         self._terminated: Optional[list[Box]] = None
-        #: rules that may take packets (a shared empty index until the chain has one)
-        self.maybe = maybe if maybe is not None else _NO_MAYBE
-        self.first_maybe = _NEVER  # the position of the first rule in ``maybe``
-        self._regions: dict[int, list[Box]] = {}
+        self._views = views  # the evaluation's views, where ``terminated`` finds called chains
+
+    @property
+    def maybe(self) -> BoxIndex:
+        """``maybe_pieces`` indexed (made on first use)."""
+        if self._maybe is None:
+            if not self.maybe_pieces:
+                return _NO_PIECES_INDEX
+            index = BoxIndex()
+            for piece in self.maybe_pieces:
+                index.add(piece.box, piece)
+            self._maybe = index
+        return self._maybe
+
+    def hits_of(self, i: int) -> Sequence[Piece]:
+        """The earlier pieces that intersect rule ``i``'s match."""
+        return self.hits.get(i, ())
 
     def region(self, i: int) -> list[Box]:
         """The explicit region of rule ``i``."""
-        if i not in self._regions:
-            region = list(self.own[i])
-            for piece in self.hits[i]:
-                if not region:
-                    break
-                region = space_sub_box(region, piece.box)
-            self._regions[i] = region
-        return self._regions[i]
+        hits = self.hits.get(i)
+        if not hits:
+            return list(self.entries[i].comp.boxes)
+        if self._regions is None:
+            self._regions = {}
+        elif i in self._regions:
+            return self._regions[i]
+        region = list(self.entries[i].comp.boxes)
+        for piece in hits:
+            if not region:
+                break
+            region = space_sub_box(region, piece.box)
+        self._regions[i] = region
+        return region
 
     @property
     def terminated(self) -> list[Box]:
@@ -119,28 +152,32 @@ class ChainView:
         which are not pure (views of the 100k-rule benchmark 1.00 -> 0.86 s of CPU)."""
         if self._terminated is None:
             out: list[Box] = []
-            for i, called, meet in self.ends:
-                if called is None:  # a terminal rule
-                    out.extend(self.region(i) if self.exits else self.own[i])
-                elif self.exits:
-                    out.extend(space_and(self.region(i), called.terminated))
-                else:
-                    out.extend(meet if meet is not None else
-                               space_and(self.own[i], called.terminated))
+            for e in self.entries:
+                own = e.comp.boxes
+                if not own:
+                    continue
+                if e.kind == "term":
+                    out.extend(self.region(e.index) if self.exits else own)
+                elif e.kind in ("jump", "goto"):
+                    assert e.target is not None
+                    called = NO_VIEW if e.index in self.cut else self._views[e.target]
+                    out.extend(space_and(self.region(e.index) if self.exits else own,
+                                         called.terminated))
             self._terminated = out
         return self._terminated
 
     def reached(self, i: int) -> bool:
         """Whether some packet reaches and matches rule ``i`` (cheap when the earlier
         pieces are too small to cover it, whatever their union)."""
-        own = self.own[i]
+        own = self.entries[i].comp.boxes
         if not own:
             return False
-        if not self.hits[i]:
+        hits = self.hits.get(i)
+        if not hits:
             return True
         volume = space_volume(own)
         taken = 0
-        for piece in self.hits[i]:
+        for piece in hits:
             for b in own:
                 taken += box_and_volume(b, piece.box)
             if taken >= volume:
@@ -148,8 +185,10 @@ class ChainView:
         return True
 
 
-_NO_MAYBE = BoxIndex()  # never added to
-NO_VIEW = ChainView([], [], BoxIndex(), [])
+_NO_HITS: dict[int, list[Piece]] = {}  # never added to
+_NO_PIECES: list[Piece] = []  # never added to
+_NO_PIECES_INDEX = BoxIndex()  # never added to
+NO_VIEW = ChainView([], {})
 
 #: what a flattened path subtracts: (chain view, rule position) = the pieces of that chain
 #: before that rule
@@ -215,7 +254,6 @@ class Decision:
 
     positive: tuple[Box, ...]
     minus: Minus
-    path: tuple[Rule, ...]
     entry: Entry
     steps: tuple[tuple[ChainView, Entry], ...] = ()
     _space: Optional[list[Box]] = field(default=None, repr=False)
@@ -252,8 +290,10 @@ class Decision:
         for view, entry in self.steps:
             if view.first_maybe >= entry.index:
                 continue
+            pieces = view.maybe_pieces
             for b in self.positive:
-                for piece in view.maybe.query(b):
+                # a yes or no needs no order: a few pieces are scanned, not indexed
+                for piece in pieces if len(pieces) <= _SMALL_CHAIN else view.maybe.query(b):
                     if piece.entry.index < entry.index and piece.reasons and \
                             box_meets(piece.box, b):
                         return False
@@ -270,6 +310,12 @@ class Decision:
                     if piece.entry.index < entry.index and box_meets(piece.box, b):
                         out.extend(piece.reasons)
         return tuple(dict.fromkeys(out))
+
+    @property
+    def path(self) -> tuple[Rule, ...]:
+        """The rules from the base chain to the deciding rule (made when asked: the steps
+        hold them, and 35,121 decisions of the 100k-rule benchmark held them twice)."""
+        return tuple(entry.rule for _, entry in self.steps)
 
     @property
     def key(self) -> tuple[int, ...]:
@@ -387,12 +433,10 @@ class Evaluation:
 
     def _evaluate(self, key: tuple[int, str]) -> ChainView:
         entries = self.entries(key)
-        index = BoxIndex()
-        maybe: Optional[BoxIndex] = None
-        owns: list[tuple[Box, ...]] = []
-        hits_all: list[Sequence[Piece]] = []
-        ends: list[tuple] = []
-        view = ChainView(owns, hits_all, index, ends)
+        view = ChainView(entries, self._views)
+        index: Optional[BoxIndex] = None  # made with the first piece
+        maybe: Optional[list[Piece]] = None
+        cut: list[int] = []
         # without RETURN or goto, a packet matching a terminal rule ends in this chain (here
         # or earlier), so what the chain ends is the union of matches: no subtraction needed
         view.exits = any(e.kind in ("return", "goto") for e in entries)
@@ -403,47 +447,51 @@ class Evaluation:
         last = len(entries) - 1
         for e in entries:
             own = e.comp.boxes
-            hits: list[Piece] | tuple = ()  # shared: most rules meet no earlier piece
-            if own and len(index):
+            if own and index is not None:
                 found: dict[int, Piece] = {}
                 for b in own:
                     for piece in index.query(b):
                         found[id(piece)] = piece
                 hits = [p for p in sorted(found.values(), key=lambda p: p.entry.index)
                         if any(box_meets(b, p.box) for b in own)]
-            owns.append(own)
-            hits_all.append(hits)
-            i = len(owns) - 1
+                if hits:
+                    if view.hits is _NO_HITS:
+                        view.hits = {}
+                    view.hits[e.index] = hits
             covers: list[Box] = []
             doubts: tuple[str, ...] = e.comp.unknown
             if e.kind in ("term", "return", "goto"):
                 if e.comp.pure:
                     covers = list(own)
-                if e.kind == "term" and own:
-                    ends.append((i, None, None))
-                elif e.kind == "goto" and own:
+                if e.kind == "goto" and own:
                     assert e.target is not None
-                    ends.append((i, self.view(e.target), None))
+                    if self.view(e.target) is NO_VIEW:
+                        cut.append(e.index)
             elif e.kind == "jump":
                 assert e.target is not None
                 called = self.view(e.target)
-                meet = None
+                if called is NO_VIEW:
+                    cut.append(e.index)
                 if e.comp.pure and self.pure(e.target):
-                    covers = meet = space_and(own, called.terminated)
+                    covers = space_and(own, called.terminated)
                 else:
-                    doubts = tuple(dict.fromkeys(doubts + self.unknowns(e.target)))
-                if own:
-                    ends.append((i, called, meet))
+                    extra = self.unknowns(e.target)
+                    if extra or len(doubts) > 1:  # else the tuple is kept as it is
+                        doubts = tuple(dict.fromkeys(doubts + extra))
             if e.index == last:
                 break  # only rules after a piece read it (``subtract``, ``doubts``)
             for c in covers:
+                if index is None:
+                    index = view.covers = BoxIndex()
                 index.add(c, Piece(c, e))
             if doubts and e.kind != "none":
                 if maybe is None:
-                    maybe = view.maybe = BoxIndex()
+                    maybe = view.maybe_pieces = []
                     view.first_maybe = e.index
                 for b in own:
-                    maybe.add(b, Piece(b, e, doubts))
+                    maybe.append(Piece(b, e, doubts))
+        if cut:
+            view.cut = frozenset(cut)
         return view
 
     def effects(self, key: tuple[int, str]) -> frozenset:
@@ -487,7 +535,8 @@ class Evaluation:
         view = self.view(key)
         entries = self.entries(key)
         later_index: Optional[BoxIndex | list[Piece]] = None
-        for e, hits in zip(entries, view.hits):
+        for e in entries:
+            hits = view.hits_of(e.index)
             if not e.comp.boxes:
                 continue
             if not view.reached(e.index):
@@ -663,7 +712,8 @@ class Evaluation:
             return
         stack.add(key)
         view = self.view(key)
-        for e, own, hits in zip(self.entries(key), view.own, view.hits):
+        for e in view.entries:
+            own = e.comp.boxes
             if not own or e.kind not in ("term", "jump", "goto"):
                 continue
             if e.target is not None and not self.reaches_terminal(e.target):
@@ -671,11 +721,10 @@ class Evaluation:
             site = list(own) if positive is None else space_and(positive, own)
             if not site:
                 continue
-            site_minus = minus + ((view, e.index),) if hits else minus
+            site_minus = minus + ((view, e.index),) if e.index in view.hits else minus
             site_steps = steps + ((view, e),)
             if e.kind == "term":
-                out.append(Decision(tuple(site), site_minus,
-                                    tuple(x.rule for _, x in site_steps), e, site_steps))
+                out.append(Decision(tuple(site), site_minus, e, site_steps))
             else:
                 self._flatten(e.target, site, site_minus, site_steps, out, stack)
         stack.discard(key)
