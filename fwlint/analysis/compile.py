@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Sequence
 
 from ..model import (AddressMatch, CtStateMatch, FamilyMatch, IcmpTypeMatch, InterfaceMatch,
                      MarkMatch, NamedSet, OpaqueMatch, PORT_PROTOCOLS, PortMatch, ProtocolMatch,
@@ -34,6 +34,10 @@ _ADDR_MAX = {4: V4_MAX, 6: V6_MAX}
 #: tests of box operations succeed (compiling the 100k-rule benchmark: 1.03 -> 0.94 s).
 #: Addresses are not: mostly distinct (one per service and endpoint), their memo held 13 MB.
 _MEMOISED = frozenset({ProtocolMatch, PortMatch})
+#: the destination is (not) this host: one tuple each, not one per rule (a compiled build
+#: builds a literal tuple anew each time)
+_LOCAL: Intervals = ((1, 1),)
+_NOT_LOCAL: Intervals = ((0, 0),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,10 +235,9 @@ class Domain:
             if match.module == "addrtype":
                 opts = {o[0].lstrip("-"): o[1:] for o in match.options if o}
                 if set(opts) == {"dst-type"} and tuple(opts["dst-type"]) == ("LOCAL",):
-                    local = ((0, 0),) if neg else ((1, 1),)
-                    return [{LOCAL: local}]
+                    return [{LOCAL: _NOT_LOCAL if neg else _LOCAL}]
             if match.module == "fib" and _is_fib_daddr_local(match):
-                return [{LOCAL: ((0, 0),) if neg else ((1, 1),)}]
+                return [{LOCAL: _NOT_LOCAL if neg else _LOCAL}]
             return None
         return None
 
@@ -273,14 +276,21 @@ class Domain:
 
 
 def _restrict(box: Box, constraint: dict[int, Intervals]) -> Optional[Box]:
-    """``box`` narrowed by ``constraint``; a field that holds the constraint's values whole
-    takes them as they are (no copy: see :func:`_normal`)."""
+    """``box`` narrowed by ``constraint``.  Where the field or the constraint's values hold
+    the other whole, the intersection is that operand itself, not a copy (see
+    :func:`_normal`; nearly every field of a rule's box is so)."""
     out = list(box)
     for field, values in constraint.items():
         current = out[field]
-        if len(current) == 1 and values and current[0][0] <= values[0][0] \
-                and values[-1][1] <= current[0][1]:
-            v = values  # what iv_and would build anew, equal to ``values``
+        v: Intervals
+        if len(current) == 1 and values:
+            lo, hi = current[0]
+            if _within(lo, hi, values):
+                v = current  # the universe's, or an earlier match's: shared
+            elif lo <= values[0][0] and values[-1][1] <= hi:
+                v = values  # the match's own intervals: shared with the model
+            else:
+                v = iv_and(current, values)
         else:
             v = iv_and(current, values)
         if not v:
@@ -289,16 +299,26 @@ def _restrict(box: Box, constraint: dict[int, Intervals]) -> Optional[Box]:
     return tuple(out)
 
 
-def _normal(intervals: Intervals) -> Intervals:
+def _within(lo: int, hi: int, values: Intervals) -> bool:
+    """Whether ``[lo, hi]`` lies inside one interval of ``values``."""
+    for v_lo, v_hi in values:
+        if v_lo > lo:
+            return False
+        if hi <= v_hi:
+            return True
+    return False
+
+
+def _normal(intervals: Sequence[tuple[int, int]]) -> Intervals:
     """``normalize(intervals)``, or ``intervals`` itself when it already is normal.
 
     The model's address intervals are nearly always one normal interval (a host or a CIDR),
     and nearly every rule has one, all different: shared with the model instead of copied
     (twice, by ``normalize`` and ``iv_and``), the boxes of the 100k-rule benchmark hold
     about 14 MB less (a compiled build boxes new ints for each copy, more than that)."""
-    if type(intervals) is tuple and len(intervals) == 1:
+    if isinstance(intervals, tuple) and len(intervals) == 1:
         first = intervals[0]
-        if type(first) is tuple and len(first) == 2 and first[0] <= first[1]:
+        if isinstance(first, tuple) and len(first) == 2 and first[0] <= first[1]:
             return intervals
     return normalize(intervals)
 
