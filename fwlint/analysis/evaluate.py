@@ -104,7 +104,7 @@ class ChainView:
         self.exits = False
         #: positions of jumps and gotos into a chain that was being evaluated (a jump
         #: cycle: not followed, the called chain counts as ending nothing)
-        self.cut: frozenset[int] = frozenset()
+        self.cut = _NO_CUT
         #: rules that may take packets, because of the unknown matches ``Piece.reasons``,
         #: in rule order; ``maybe`` indexes them
         self.maybe_pieces: list[Piece] = _NO_PIECES
@@ -190,6 +190,7 @@ class ChainView:
 
 
 _NO_HITS: dict[int, list[Piece]] = {}  # never added to
+_NO_CUT: frozenset[int] = frozenset()  # not a singleton: 216 bytes a view if made each time
 _NO_PIECES: list[Piece] = []  # never added to
 _NO_PIECES_INDEX = BoxIndex()  # never added to
 NO_VIEW = ChainView([], {})
@@ -584,8 +585,13 @@ class Evaluation:
         # of greatest volume).  On the 100k-rule benchmark (1,720 shadowed rules, 39
         # candidate pieces each, 3.4 chosen) it halves the volumes computed.
         bounds: list[Optional[int]] = [None] * len(groups)
+        # a group of one box takes at most all that remains, so the first group that takes
+        # all of it is the choice and the later ones need no look (groups of several boxes
+        # may overlap themselves: their volume may count a packet twice)
+        single = all(len(group[1]) == 1 for group in groups)
         while remaining and groups:
             best, best_volume = None, 0
+            whole = space_volume(remaining) if single else -1
             for position, group in enumerate(groups):
                 bound = bounds[position]
                 if bound is not None and bound <= best_volume:
@@ -594,6 +600,8 @@ class Evaluation:
                 bounds[position] = volume
                 if volume > best_volume:
                     best, best_volume = position, volume
+                    if volume == whole:
+                        break
             if best is None:
                 break
             chosen.append(groups[best][0])
@@ -623,10 +631,11 @@ class Evaluation:
         if not mine:
             return ()
         mine_volume = space_volume(mine)
+        effect = e.effect()
         out: list[Rule] = []
         for piece in hits:
             other = piece.entry
-            if other.kind != "term" or other.effect() == e.effect() or other.rule in out:
+            if other.kind != "term" or other.effect() == effect or other.rule in out:
                 continue
             theirs = [b for b in (restrict_box(b, CT, _NEW) for b in other.comp.boxes)
                       if b is not None]
@@ -714,7 +723,7 @@ class Evaluation:
             self._decision_index[key] = index
         return self._decision_index[key]
 
-    def _flatten(self, key, positive: Optional[list[Box]], minus: Minus,
+    def _flatten(self, key, positive: Optional[tuple[Box, ...]], minus: Minus,
                  steps: tuple[tuple[ChainView, Entry], ...], out: list[Decision],
                  stack: set) -> None:
         if key in stack:
@@ -727,13 +736,13 @@ class Evaluation:
                 continue
             if e.target is not None and not self.reaches_terminal(e.target):
                 continue  # kube-proxy's jumps to KUBE-MARK-MASQ: nothing to flatten there
-            site = list(own) if positive is None else space_and(positive, own)
+            site = own if positive is None else _meet(positive, own)
             if not site:
                 continue
             site_minus = minus + ((view, e.index),) if e.index in view.hits else minus
             site_steps = steps + ((view, e),)
             if e.kind == "term":
-                out.append(Decision(tuple(site), site_minus, e, site_steps))
+                out.append(Decision(site, site_minus, e, site_steps))
             else:
                 self._flatten(e.target, site, site_minus, site_steps, out, stack)
         stack.discard(key)
@@ -910,6 +919,16 @@ class Evaluation:
             from .exposure import compute_exposure
             self._exposure = compute_exposure(self)
         return self._exposure
+
+
+def _meet(positive: tuple[Box, ...], own: tuple[Box, ...]) -> tuple[Box, ...]:
+    """``space_and(positive, own)`` as a tuple: ``positive`` itself when each of its boxes
+    lies in ``own`` (a call path through wider rules: a kube-proxy service's decisions share
+    the tuple of its dispatch rule, 35,121 decisions of the 100k-rule benchmark 2 MB less)."""
+    met = space_and(positive, own)
+    if len(met) == len(positive) and all(a is b for a, b in zip(met, positive)):
+        return positive
+    return tuple(met)
 
 
 def _of_family(boxes: Iterable[Box], code: int) -> list[Box]:
