@@ -939,6 +939,11 @@ def _of_family(boxes: Iterable[Box], code: int) -> list[Box]:
 
 
 def _proj(boxes: list[Box], field: int) -> tuple[tuple[int, int], ...]:
+    """The values ``field`` takes in ``boxes``: one box's own (normal) intervals as they are
+    (three new interval sets a NAT rule otherwise, 12 MB at the peak of the 100k-rule
+    benchmark, inside FW210)."""
+    if len(boxes) == 1:
+        return boxes[0][field]
     return normalize(iv for b in boxes for iv in b[field])
 
 
