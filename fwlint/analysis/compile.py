@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Sequence
 
 from ..model import (AddressMatch, CtStateMatch, FamilyMatch, IcmpTypeMatch, InterfaceMatch,
                      MarkMatch, NamedSet, OpaqueMatch, PORT_PROTOCOLS, PortMatch, ProtocolMatch,
@@ -34,11 +34,18 @@ _ADDR_MAX = {4: V4_MAX, 6: V6_MAX}
 #: tests of box operations succeed (compiling the 100k-rule benchmark: 1.03 -> 0.94 s).
 #: Addresses are not: mostly distinct (one per service and endpoint), their memo held 13 MB.
 _MEMOISED = frozenset({ProtocolMatch, PortMatch})
+#: the destination is (not) this host: one tuple each, not one per rule (a compiled build
+#: builds a literal tuple anew each time)
+_LOCAL: Intervals = ((1, 1),)
+_NOT_LOCAL: Intervals = ((0, 0),)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Compiled:
-    """A rule's match: ``boxes`` with unknown matches taken as true; ``unknown`` their texts."""
+    """A rule's match: ``boxes`` with unknown matches taken as true; ``unknown`` their texts.
+
+    Slotted: one per rule (100,003 on the 100k-rule benchmark, 5 MB less than with a
+    ``__dict__`` each)."""
 
     boxes: tuple[Box, ...]
     unknown: tuple[str, ...]
@@ -177,7 +184,7 @@ class Domain:
         if isinstance(match, AddressMatch):
             field = SADDR if match.field == "saddr" else DADDR
             code = 0 if match.version == 4 else 1
-            values = _maybe_not(normalize(match.intervals), _ADDR_MAX[match.version], neg)
+            values = _maybe_not(_normal(match.intervals), _ADDR_MAX[match.version], neg)
             return [{FAMILY: ((code, code),), field: values}]
         if isinstance(match, PortMatch):
             values = normalize(match.ranges)
@@ -228,10 +235,9 @@ class Domain:
             if match.module == "addrtype":
                 opts = {o[0].lstrip("-"): o[1:] for o in match.options if o}
                 if set(opts) == {"dst-type"} and tuple(opts["dst-type"]) == ("LOCAL",):
-                    local = ((0, 0),) if neg else ((1, 1),)
-                    return [{LOCAL: local}]
+                    return [{LOCAL: _NOT_LOCAL if neg else _LOCAL}]
             if match.module == "fib" and _is_fib_daddr_local(match):
-                return [{LOCAL: ((0, 0),) if neg else ((1, 1),)}]
+                return [{LOCAL: _NOT_LOCAL if neg else _LOCAL}]
             return None
         return None
 
@@ -270,13 +276,55 @@ class Domain:
 
 
 def _restrict(box: Box, constraint: dict[int, Intervals]) -> Optional[Box]:
+    """``box`` narrowed by ``constraint``.  Where the field or the constraint's values hold
+    the other whole, the intersection is that operand itself, not a copy (see
+    :func:`_normal`; nearly every field of a rule's box is so)."""
     out = list(box)
     for field, values in constraint.items():
-        v = iv_and(out[field], values)
+        current = out[field]
+        v: Intervals
+        # ``count``, not ``len(current) == 1`` in the test: mypy would narrow ``current`` to a
+        # 1-tuple, which a compiled build unboxes, and ``v = current`` would box a new one
+        count = len(current)
+        if count == 1 and values:
+            lo, hi = current[0]
+            if _within(lo, hi, values):
+                v = current  # the universe's, or an earlier match's: shared
+            elif lo <= values[0][0] and values[-1][1] <= hi:
+                v = values  # the match's own intervals: shared with the model
+            else:
+                v = iv_and(current, values)
+        else:
+            v = iv_and(current, values)
         if not v:
             return None
         out[field] = v
     return tuple(out)
+
+
+def _within(lo: int, hi: int, values: Intervals) -> bool:
+    """Whether ``[lo, hi]`` lies inside one interval of ``values``."""
+    for v_lo, v_hi in values:
+        if v_lo > lo:
+            return False
+        if hi <= v_hi:
+            return True
+    return False
+
+
+def _normal(intervals: Sequence[tuple[int, int]]) -> Intervals:
+    """``normalize(intervals)``, or ``intervals`` itself when it already is normal.
+
+    The model's address intervals are nearly always one normal interval (a host or a CIDR),
+    and nearly every rule has one, all different: shared with the model instead of copied
+    (twice, by ``normalize`` and ``iv_and``), the boxes of the 100k-rule benchmark hold
+    about 14 MB less (a compiled build boxes new ints for each copy, more than that)."""
+    count = len(intervals)  # not tested inline: see ``_restrict``
+    if isinstance(intervals, tuple) and count == 1:
+        first = intervals[0]
+        if isinstance(first, tuple) and len(first) == 2 and first[0] <= first[1]:
+            return intervals
+    return normalize(intervals)
 
 
 def _maybe_not(values: Intervals, maximum: int, negated: bool) -> Intervals:
