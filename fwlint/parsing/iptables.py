@@ -16,7 +16,7 @@ from _socket import AF_INET, inet_pton  # socket.py costs 3.5 ms of import (enum
 from operator import itemgetter
 from sys import intern
 from dataclasses import dataclass, field
-from typing import Any, Callable, NamedTuple, Optional, Union
+from typing import Any, Callable, Final, Iterator, NamedTuple, Optional, Union
 
 from ..model import _FIELD_ORDER, _MATCH_ORDER  # the cheap part of match_sort_key
 from ..model import (IPTABLES_BUILTIN_CHAINS, PROTOCOL_NUMBERS, AddressMatch, Chain,
@@ -305,7 +305,7 @@ class _Builder:
                 made.policy = chain.policy
                 made.device = None
                 made.span = chain.span
-                made.__class__ = Chain
+                made.__class__ = _CHAIN
                 chains.append(made)
             tables.append(Table(state.family, state.name, tuple(chains), span=state.span))
         end = max(len(self.lines), 1)
@@ -1146,12 +1146,29 @@ def _merge(intervals) -> tuple[tuple[int, int], ...]:
 #: the fast path keeps what it parsed in dicts of its own, dropped with the parse, instead
 #: of filling parse_address's process-wide cache with every address of a large file
 _parse_address_uncached = parse_address.__wrapped__
-_make_verdict, _make_interface = shared_maker(Verdict), shared_maker(InterfaceMatch)
-_BareRule, _BareVerdict, _BareProtocol, _BareAddress, _BarePort, _BareChain = \
-    bare(Rule), bare(Verdict), bare(ProtocolMatch), bare(AddressMatch), bare(PortMatch), \
-    bare(Chain)
+
+# What the fast path uses on every rule is declared Final, imported names too (under a name
+# of their own): a mypyc-compiled build keeps a Final name in a C static, and looks any
+# other global name up in the module's dict at every use.
+_make_verdict: Final = shared_maker(Verdict)
+_make_interface: Final = shared_maker(InterfaceMatch)
+_BareRule: Final = bare(Rule)
+_BareVerdict: Final = bare(Verdict)
+_BareProtocol: Final = bare(ProtocolMatch)
+_BareAddress: Final = bare(AddressMatch)
+_BarePort: Final = bare(PortMatch)
+_BareChain: Final = bare(Chain)
+_RULE: Final = Rule
+_VERDICT: Final = Verdict
+_PROTOCOL_MATCH: Final = ProtocolMatch
+_ADDRESS_MATCH: Final = AddressMatch
+_PORT_MATCH: Final = PortMatch
+_CHAIN: Final = Chain
+_STANDARD_TARGETS: Final = STANDARD_TARGETS
+_MAX_COLUMN: Final = MAX_PACKED_COLUMN
+_intern: Final = intern
 #: hook, type and priority of a user chain
-_NO_HOOK = (None, None, None)
+_NO_HOOK: Final = (None, None, None)
 
 
 def _line_span(path: str, line: int, column: int, end_column: int) -> Span:
@@ -1172,26 +1189,26 @@ def _sort_key(match) -> tuple:
     return (_MATCH_ORDER[type(match)], _FIELD_ORDER.get(name, 9), name)
 
 
-_PROTOCOL_KEY = (_MATCH_ORDER[ProtocolMatch], 9, "")
+_PROTOCOL_KEY: Final = (_MATCH_ORDER[ProtocolMatch], 9, "")
 #: splits a rule line into [head, option, body, option, body, …] at the core options that
 #: start a group (with the "!" before them), see _FastRules.append
-_GROUP_SPLIT = re.compile(r" (-[psdiomjg]|! -[psdiomjg]) ")  # 20% faster than (?:! )?-[…]
+_GROUP_SPLIT: Final = re.compile(r" (-[psdiomjg]|! -[psdiomjg]) ")  # 20% faster than (?:! )?-[…]
 #: ``-m tcp --dport N`` and the udp one, read directly when the rule's protocol is theirs
-_SINGLE_PORT_GROUPS = {"tcp --dport ": (6, False), "udp --dport ": (17, False)}
-_SINGLE_PORT_PREFIXES = tuple(_SINGLE_PORT_GROUPS)
+_SINGLE_PORT_GROUPS: Final = {"tcp --dport ": (6, False), "udp --dport ": (17, False)}
+_SINGLE_PORT_PREFIXES: Final = tuple(_SINGLE_PORT_GROUPS)
 #: the rule's protocol for which ``-m multiport --dports LIST`` is read directly
-_MULTIPORT_PROTOCOLS = ((6, False), (17, False))
-_DPORT_KEY = (_MATCH_ORDER[PortMatch], _FIELD_ORDER["dport"], "dport")
+_MULTIPORT_PROTOCOLS: Final = ((6, False), (17, False))
+_DPORT_KEY: Final = (_MATCH_ORDER[PortMatch], _FIELD_ORDER["dport"], "dport")
 #: option word of a core match (with its "!") -> (option, negated)
-_CORE_KINDS = {**{option: (option, False) for option in ("-p", "-s", "-d", "-i", "-o")},
+_CORE_KINDS: Final = {**{option: (option, False) for option in ("-p", "-s", "-d", "-i", "-o")},
                **{"! " + option: (option, True) for option in ("-p", "-s", "-d", "-i", "-o")}}
-_CORE_FIELDS = {"-s": ("saddr", (_MATCH_ORDER[AddressMatch], 0, "saddr")),
+_CORE_FIELDS: Final = {"-s": ("saddr", (_MATCH_ORDER[AddressMatch], 0, "saddr")),
                 "-d": ("daddr", (_MATCH_ORDER[AddressMatch], 1, "daddr")),
                 "-i": ("iif", (_MATCH_ORDER[InterfaceMatch], 0, "iif")),
                 "-o": ("oif", (_MATCH_ORDER[InterfaceMatch], 1, "oif"))}
 _TARGETS = targets()
 #: ``-j NAME`` with any other NAME is a jump to a chain (see _RuleParser._core)
-_NOT_JUMPS = frozenset(STANDARD_TARGETS) | frozenset(_TARGETS) | TERMINATING_TARGETS
+_NOT_JUMPS: Final = frozenset(STANDARD_TARGETS) | frozenset(_TARGETS) | TERMINATING_TARGETS
 
 
 def _full_order(matches: list, key: Callable) -> tuple:
@@ -1202,9 +1219,9 @@ def _full_order(matches: list, key: Callable) -> tuple:
 _Template = Optional[tuple]
 #: what the fast path's caches give for a key they do not hold: a tuple of its own, so that
 #: it has their values' type (a compiled build checks that) and is none of them
-_NO_TEMPLATE: tuple = ("not cached",)
+_NO_TEMPLATE: Final[tuple] = ("not cached",)
 #: the template of a group that makes no value and no comment
-_EMPTY_GROUP: tuple = ((), ())
+_EMPTY_GROUP: Final[tuple] = ((), ())
 
 
 class _FastRules:
@@ -1271,13 +1288,13 @@ class _FastRules:
             if line[-1] == "\r":  # CRLF files: the general path reads the line without it too
                 line = line.rstrip("\r")
             if not line or not line.isprintable() or "  " in line or "\\" in line or \
-                    line[-1] == " " or len(line) > MAX_PACKED_COLUMN:
+                    line[-1] == " " or len(line) > _MAX_COLUMN:
                 return False
-        elif "  " in line or line[-1] == " " or len(line) > MAX_PACKED_COLUMN:
+        elif "  " in line or line[-1] == " " or len(line) > _MAX_COLUMN:
             return False
         # [head, option, body, option, body, …]: each option word of a core option with the
         # "!" before it, each body the words up to the next one
-        pieces = _GROUP_SPLIT.split(line)
+        pieces: list[str] = _GROUP_SPLIT.split(line)  # its one group always takes part
         head = pieces[0]
         chain_name = head[3:]
         if head[:3] != "-A " or not chain_name or " " in chain_name or '"' in chain_name:
@@ -1290,7 +1307,7 @@ class _FastRules:
         target: Optional[str] = None  # the body of -j or -g (option and start stay its own)
         protocol: Optional[tuple[int, bool]] = None
         offset = len(head) + 1  # of the next option word
-        rest = iter(pieces)
+        rest: Iterator[str] = iter(pieces)
         next(rest)
         for option, body in zip(rest, rest):
             start = offset
@@ -1331,7 +1348,7 @@ class _FastRules:
                     match.ranges, match.raw = port
                     match.negated = False
                     match.span = base | (column << 20 | (offset - 1))
-                    match.__class__ = PortMatch
+                    match.__class__ = _PORT_MATCH
                     matches.append(match)
                     keys.append(_DPORT_KEY)
                     continue
@@ -1381,7 +1398,7 @@ class _FastRules:
                     match.protocols = known[1]
                     match.negated = negated
                     match.span = span
-                    match.__class__ = ProtocolMatch
+                    match.__class__ = _PROTOCOL_MATCH
                     matches.append(match)
                     keys.append(_PROTOCOL_KEY)
             elif kind == "-s" or kind == "-d":
@@ -1396,7 +1413,7 @@ class _FastRules:
                 match.intervals, match.raw = address
                 match.negated = negated
                 match.span = span
-                match.__class__ = AddressMatch
+                match.__class__ = _ADDRESS_MATCH
                 matches.append(match)
                 keys.append(key)
             else:  # -i, -o
@@ -1425,15 +1442,15 @@ class _FastRules:
                     '"' not in body:
                 verdict = _BareVerdict()
                 verdict.kind = "jump"
-                verdict.target = intern(body)
+                verdict.target = _intern(body)
                 verdict.to_addresses = verdict.to_ports = verdict.options = ()
                 verdict.span = base | ((start + 4) << 20 | end)
-                verdict.__class__ = Verdict
+                verdict.__class__ = _VERDICT
             elif kind == "-g" and " " not in body and '"' not in body:
-                verdict = _make_verdict("goto", intern(body), (), (), (),
+                verdict = _make_verdict("goto", _intern(body), (), (), (),
                                         base | ((start + 4) << 20 | end))
-            elif kind == "-j" and body in STANDARD_TARGETS:
-                verdict = _make_verdict(STANDARD_TARGETS[body], None, (), (), (),
+            elif kind == "-j" and body in _STANDARD_TARGETS:
+                verdict = _make_verdict(_STANDARD_TARGETS[body], None, (), (), (),
                                         base | ((start + 1) << 20 | end))
             elif kind == "-j" and body[:22] == "DNAT --to-destination " and \
                     table.name == "nat":
@@ -1454,7 +1471,7 @@ class _FastRules:
                     return False
                 respan, value, column, end_column, _ = template[0][0]
                 made = respan(value, base | ((start + column) << 20 | (start + end_column)))
-                if made.__class__ is Verdict:
+                if made.__class__ is _VERDICT:
                     verdict = made
                 else:
                     statements = (made,)
@@ -1476,11 +1493,11 @@ class _FastRules:
         rule.span = base | (1 << 20 | len(line))
         rule.text = line
         rule.counters = None
-        rule.__class__ = Rule
+        rule.__class__ = _RULE
         try:
             chain = table.chains[chain_name]
         except KeyError:
-            chain = self.b.chain(table, intern(chain_name),
+            chain = self.b.chain(table, _intern(chain_name),
                                  _line_span(self.path, number, 4, len(head)))
         chain.rules.append(rule)
         return True
@@ -1492,9 +1509,9 @@ class _FastRules:
             if line[-1] == "\r":
                 line = line.rstrip("\r")
             if not line or not line.isprintable() or "  " in line or "\\" in line or \
-                    line[-1] == " " or len(line) > MAX_PACKED_COLUMN:
+                    line[-1] == " " or len(line) > _MAX_COLUMN:
                 return False
-        elif "  " in line or line[-1] == " " or len(line) > MAX_PACKED_COLUMN:
+        elif "  " in line or line[-1] == " " or len(line) > _MAX_COLUMN:
             return False
         if '"' in line:
             return False
@@ -1508,7 +1525,7 @@ class _FastRules:
         chain = table.chains.get(name)
         chain_policy = policy.lower() if policy != "-" else ("accept" if builtin else None)
         if chain is None:
-            table.chains[name] = _ChainState(intern(name), span, builtin, chain_policy)
+            table.chains[name] = _ChainState(_intern(name), span, builtin, chain_policy)
         else:
             chain.span = span
             chain.policy = chain_policy
@@ -1613,7 +1630,7 @@ class _FastRules:
         verdict.to_ports = to_ports
         verdict.options = ()
         verdict.span = span
-        verdict.__class__ = Verdict
+        verdict.__class__ = _VERDICT
         return verdict
 
     def _group_template(self, table: _TableState, chain: str, text: str,
@@ -1774,16 +1791,15 @@ def _read_structure(reader: _SaveReader, lines: list[str]) -> bool:
     0.2 s with importing Lark and building the parser; this loop needs neither."""
     fast = reader.fast
     assert fast is not None  # the reader of the fast paths has one
-    append, declare = fast.append, fast.declare
     in_table = False
     table = reader.table  # read again after every other line (which may change it)
     for number, line in enumerate(lines, 1):  # a last empty line reads as nothing
         if line[:3] == "-A ":  # LINES, the commonest
-            if table is None or not append(table, line, number):
+            if table is None or not fast.append(table, line, number):
                 reader.line(line, number)
             continue
         if line[:1] == ":" and table is not None:  # LINES, a chain declaration
-            if not declare(table, line, number):
+            if not fast.declare(table, line, number):
                 reader.line(line, number)
             continue
         rest = line.lstrip(" \t\r")
