@@ -1190,18 +1190,21 @@ def _sort_key(match) -> tuple:
 
 
 _PROTOCOL_KEY: Final = (_MATCH_ORDER[ProtocolMatch], 9, "")
-#: splits a rule line into [head, option, body, option, body, …] at the core options that
-#: start a group (with the "!" before them), see _FastRules.append
-_GROUP_SPLIT: Final = re.compile(r" (-[psdiomjg]|! -[psdiomjg]) ")  # 20% faster than (?:! )?-[…]
+#: splits a rule line into [head, letter, body, letter, body, …] at the core options that
+#: start a group (`` -p ``, `` -m ``, …; a "!" before one is left at the end of the piece
+#: before it, see _FastRules.append).  The literal " -" before the group makes it a quarter
+#: faster than splitting at ``" (-[psdiomjg]|! -[psdiomjg]) "``, the option with its "!"
+#: (0.13 instead of 0.16-0.17 s for the lines of the 100,000-rule file, best of 7).
+_GROUP_SPLIT: Final = re.compile(r" -([psdiomjg]) ")
 #: ``-m tcp --dport N`` and the udp one, read directly when the rule's protocol is theirs
 _SINGLE_PORT_GROUPS: Final = {"tcp --dport ": (6, False), "udp --dport ": (17, False)}
 _SINGLE_PORT_PREFIXES: Final = tuple(_SINGLE_PORT_GROUPS)
 #: the rule's protocol for which ``-m multiport --dports LIST`` is read directly
 _MULTIPORT_PROTOCOLS: Final = ((6, False), (17, False))
 _DPORT_KEY: Final = (_MATCH_ORDER[PortMatch], _FIELD_ORDER["dport"], "dport")
-#: option word of a core match (with its "!") -> (option, negated)
-_CORE_KINDS: Final = {**{option: (option, False) for option in ("-p", "-s", "-d", "-i", "-o")},
-               **{"! " + option: (option, True) for option in ("-p", "-s", "-d", "-i", "-o")}}
+#: the letter of a core match's option, with "!" before it when negated -> (option, negated)
+_CORE_KINDS: Final = {**{letter: ("-" + letter, False) for letter in "psdio"},
+                      **{"!" + letter: ("-" + letter, True) for letter in "psdio"}}
 _CORE_FIELDS: Final = {"-s": ("saddr", (_MATCH_ORDER[AddressMatch], 0, "saddr")),
                 "-d": ("daddr", (_MATCH_ORDER[AddressMatch], 1, "daddr")),
                 "-i": ("iif", (_MATCH_ORDER[InterfaceMatch], 0, "iif")),
@@ -1292,9 +1295,14 @@ class _FastRules:
                 return False
         elif "  " in line or line[-1] == " " or len(line) > _MAX_COLUMN:
             return False
-        # [head, option, body, option, body, …]: each option word of a core option with the
-        # "!" before it, each body the words up to the next one
+        # [head, letter, body, letter, body, …]: the letter of each core option that starts
+        # a group, each body the words up to the next one
         pieces: list[str] = _GROUP_SPLIT.split(line)  # its one group always takes part
+        if " ! -" in line:  # a negated option (9% of the 100,000-rule file's lines)
+            for index in range(0, len(pieces) - 1, 2):
+                if pieces[index][-2:] == " !":  # "… ! -s …": "!s", as "! -s" is written
+                    pieces[index] = pieces[index][:-2]
+                    pieces[index + 1] = "!" + pieces[index + 1]
         head = pieces[0]
         chain_name = head[3:]
         if head[:3] != "-A " or not chain_name or " " in chain_name or '"' in chain_name:
@@ -1311,8 +1319,9 @@ class _FastRules:
         next(rest)
         for option, body in zip(rest, rest):
             start = offset
-            offset += len(option) + 2 + len(body)
-            if option == "-m":
+            # the option is written "-p" or "! -p": twice as long as "p" or "!p"
+            offset += 2 * len(option) + 2 + len(body)
+            if option == "m":
                 if body[:18] == "comment --comment ":
                     if body[-1] == '"' and body[18] == '"' and len(body) > 20:
                         comment = body[19:-1]
@@ -1370,7 +1379,7 @@ class _FastRules:
                     comment_text = comment if comment_text is None else \
                         comment_text + "; " + comment
                 continue
-            if option == "-j" or option == "-g":
+            if option == "j" or option == "g":
                 target = body
                 break
             try:
@@ -1438,7 +1447,7 @@ class _FastRules:
                 return False
             body, kind = target, option
             end = start + len(body) + 3
-            if kind == "-j" and body not in _NOT_JUMPS and " " not in body and \
+            if kind == "j" and body not in _NOT_JUMPS and " " not in body and \
                     '"' not in body:
                 verdict = _BareVerdict()
                 verdict.kind = "jump"
@@ -1446,13 +1455,13 @@ class _FastRules:
                 verdict.to_addresses = verdict.to_ports = verdict.options = ()
                 verdict.span = base | ((start + 4) << 20 | end)
                 verdict.__class__ = _VERDICT
-            elif kind == "-g" and " " not in body and '"' not in body:
+            elif kind == "g" and " " not in body and '"' not in body:
                 verdict = _make_verdict("goto", _intern(body), (), (), (),
                                         base | ((start + 4) << 20 | end))
-            elif kind == "-j" and body in _STANDARD_TARGETS:
+            elif kind == "j" and body in _STANDARD_TARGETS:
                 verdict = _make_verdict(_STANDARD_TARGETS[body], None, (), (), (),
                                         base | ((start + 1) << 20 | end))
-            elif kind == "-j" and body[:22] == "DNAT --to-destination " and \
+            elif kind == "j" and body[:22] == "DNAT --to-destination " and \
                     table.name == "nat":
                 verdict = self._dnat(body[22:], protocol, base | ((start + 1) << 20 | end))
                 if verdict is None:

@@ -214,6 +214,23 @@ EDGE_LINES = [
     "-A INPUT -s 10.9.8.7/0 ! -d 255.255.255.255/32 -j DROP",
     "-A INPUT -s 10.0.0.1/255.255.255.0 -d fd00::1/64 -j DROP",
     "-A INPUT -s 10.0.0.1/\u0663 -j DROP",
+    # a "!" before an option: the split leaves it at the end of the piece before
+    "-A INPUT ! -s 10.0.0.1 ! -d 10.0.0.2 -j DROP",
+    "-A INPUT ! ! -s 10.0.0.1 -j DROP",
+    "-A INPUT -s 10.0.0.1 ! -i eth0 ! -o eth1 ! -p udp -j ACCEPT",
+    "-A INPUT -p tcp -m tcp --dport 22 ! -s 10.0.0.0/8 -j ACCEPT",
+    "-A INPUT -m tcp ! -p tcp -j ACCEPT",
+    "-A INPUT -p tcp ! -m tcp -j ACCEPT",
+    "-A INPUT -j ACCEPT ! -s 10.0.0.1",
+    "-A INPUT -m comment --comment x ! -s 10.0.0.1 -j ACCEPT",
+    "-A INPUT -m comment --comment ! -s 10.0.0.1 -j ACCEPT",
+    '-A INPUT -m comment --comment "x !" -s 10.0.0.1 -j ACCEPT',
+    '-A INPUT -m comment --comment "x ! -s y" ! -s 10.0.0.1 -j ACCEPT',
+    "-A INPUT -s 10.0.0.1 !-d 10.0.0.2 -j DROP",
+    "-A INPUT -s 10.0.0.1 ! -d",
+    "-A INPUT -m -s 10.0.0.1 -j DROP",
+    "-A INPUT ! -j DROP",
+    "-A INPUT ! -g X",
 ]
 
 NAT_LINES = [
