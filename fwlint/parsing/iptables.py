@@ -1298,7 +1298,8 @@ class _FastRules:
         # [head, letter, body, letter, body, …]: the letter of each core option that starts
         # a group, each body the words up to the next one
         pieces: list[str] = _GROUP_SPLIT.split(line)  # its one group always takes part
-        if " ! -" in line:  # a negated option (9% of the 100,000-rule file's lines)
+        if "!" in line:  # maybe a negated option (9% of the 100,000-rule file's lines); one
+            # character is looked for with memchr, four ("! -") cost ten times as much
             for index in range(0, len(pieces) - 1, 2):
                 if pieces[index][-2:] == " !":  # "… ! -s …": "!s", as "! -s" is written
                     pieces[index] = pieces[index][:-2]
