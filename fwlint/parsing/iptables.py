@@ -1261,6 +1261,14 @@ class _FastRules:
     declarations 0.09 s and the structure loop 0.08 s; the rest, about 9 us a rule, is
     reading the groups and building the values.  Outside parse_text the row spends 0.08 s
     freeing the model and 0.05 s importing (0.02 s of it fwlint.model's dataclasses).
+
+    Compiled with mypyc (this module in the build's list; fwlint.parsing.twins stays pure):
+    parse_text on the same file runs 4.2 instead of 6.2 G instructions (callgrind, -32%),
+    0.60-0.74 instead of 0.84-0.97 s of CPU (best of 3, loaded machine).  The gain comes
+    from typed locals, str operations done natively and the Final names above; the rest is
+    what compiling cannot speed up: the regex split (a fifth of the compiled parse) and the
+    stores into the twins' slots (about 20 a rule, each a generic setattr of about 250
+    instructions when compiled, no cheaper than the interpreter's specialised store).
     """
 
     __slots__ = ("b", "path", "path_bits", "family", "version", "templates", "addresses",
@@ -1535,7 +1543,7 @@ class _FastRules:
         chain = table.chains.get(name)
         chain_policy = policy.lower() if policy != "-" else ("accept" if builtin else None)
         if chain is None:
-            table.chains[name] = _ChainState(_intern(name), span, builtin, chain_policy)
+            table.chains[name] = _ChainState(_intern(name), span, builtin, chain_policy, [])
         else:
             chain.span = span
             chain.policy = chain_policy
