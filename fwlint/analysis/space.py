@@ -513,6 +513,12 @@ def _values(field: Intervals, most: int) -> Optional[tuple[int, ...]]:
     return tuple(values)
 
 
+def _shape(wild_protocol: bool, wild_port: bool, wild_host: bool) -> int:
+    """The bit of a key's shape in ``BoxIndex._shapes``: 1 for (protocol, port, host), 2 for
+    (protocol, port, wide), ... 128 for all wide (the order of ``_query_point``)."""
+    return 1 << (4 * wild_protocol + 2 * wild_port + wild_host)
+
+
 class BoxIndex:
     """Finds the stored boxes that may intersect a query box without scanning them all.
 
@@ -521,12 +527,14 @@ class BoxIndex:
     maps from the components it does give to the stored keys keep the lookup narrow.
     """
 
-    __slots__ = ("_slots", "_by", "_count")
+    __slots__ = ("_slots", "_by", "_count", "_shapes")
 
     def __init__(self) -> None:
         self._slots: dict[tuple, list] = {}
         self._by: Optional[dict[tuple[int, ...], dict[tuple, list[tuple]]]] = None  # on demand
         self._count = 0
+        #: which of the 8 shapes of key the slots have, a bit each (``_shape``)
+        self._shapes = 0
 
     def __len__(self) -> int:
         return self._count
@@ -541,6 +549,7 @@ class BoxIndex:
                     slot = self._slots.get(key)
                     if slot is None:
                         slot = self._slots[key] = []
+                        self._shapes |= _shape(p is _WILD, d is _WILD, h is _WILD)
                         if self._by is not None:
                             for given, stored in self._by.items():
                                 stored.setdefault(tuple([key[i] for i in given]), []).append(key)
@@ -575,35 +584,45 @@ class BoxIndex:
     def _query_point(self, p: int, d: int, h: int) -> list:
         """``query`` for one protocol, port and host (a packet, a DNAT's image, most rules):
         an item sits under at most one of these 8 keys, so no item repeats, the order is
-        that of ``itertools.product`` (``_keys``), and no ``seen`` set is needed.  The keys
-        are written out: a loop over a tuple of them cost a compiled build a generic
-        iteration and the bound ``get`` a Python call per key."""
+        that of ``itertools.product`` (``_keys``), and no ``seen`` set is needed.  A key of
+        a shape no slot has is not looked up (an index of rules that name no host reads 4
+        keys, not 8); the keys are written out, as a loop over a tuple of them cost a
+        compiled build a generic iteration and a Python call per key."""
         slots = self._slots
+        shapes = self._shapes
         out: list = []
-        slot = slots.get((p, d, h))
-        if slot:
-            out.extend(slot)
-        slot = slots.get((p, d, _WILD))
-        if slot:
-            out.extend(slot)
-        slot = slots.get((p, _WILD, h))
-        if slot:
-            out.extend(slot)
-        slot = slots.get((p, _WILD, _WILD))
-        if slot:
-            out.extend(slot)
-        slot = slots.get((_WILD, d, h))
-        if slot:
-            out.extend(slot)
-        slot = slots.get((_WILD, d, _WILD))
-        if slot:
-            out.extend(slot)
-        slot = slots.get((_WILD, _WILD, h))
-        if slot:
-            out.extend(slot)
-        slot = slots.get((_WILD, _WILD, _WILD))
-        if slot:
-            out.extend(slot)
+        if shapes & 1:
+            slot = slots.get((p, d, h))
+            if slot:
+                out.extend(slot)
+        if shapes & 2:
+            slot = slots.get((p, d, _WILD))
+            if slot:
+                out.extend(slot)
+        if shapes & 4:
+            slot = slots.get((p, _WILD, h))
+            if slot:
+                out.extend(slot)
+        if shapes & 8:
+            slot = slots.get((p, _WILD, _WILD))
+            if slot:
+                out.extend(slot)
+        if shapes & 16:
+            slot = slots.get((_WILD, d, h))
+            if slot:
+                out.extend(slot)
+        if shapes & 32:
+            slot = slots.get((_WILD, d, _WILD))
+            if slot:
+                out.extend(slot)
+        if shapes & 64:
+            slot = slots.get((_WILD, _WILD, h))
+            if slot:
+                out.extend(slot)
+        if shapes & 128:
+            slot = slots.get((_WILD, _WILD, _WILD))
+            if slot:
+                out.extend(slot)
         return out
 
     def query_all(self, boxes: Iterable[Box]) -> list:
