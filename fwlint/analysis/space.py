@@ -261,9 +261,14 @@ def box_and(a: Box, b: Box) -> Optional[Box]:
     for x, y in zip(a, b):
         if x is y:
             out.append(x)
-        elif len(x) == 1 and len(y) == 1:
-            (x_lo, x_hi), = x
-            (y_lo, y_hi), = y
+            continue
+        # the lengths are not tested as ``len(x) == 1``: a mypyc-compiled build would narrow
+        # ``x`` to a 1-tuple and append a copy, losing the identity later ``is`` tests use
+        x_len = len(x)
+        y_len = len(y)
+        if x_len == 1 and y_len == 1:
+            x_lo, x_hi = x[0]
+            y_lo, y_hi = y[0]
             lo = x_lo if x_lo > y_lo else y_lo
             hi = x_hi if x_hi < y_hi else y_hi
             if lo > hi:
@@ -331,9 +336,11 @@ def box_sub(a: Box, b: Box) -> list[Box]:
     for x, y in zip(a, b):
         if x is y:
             inter.append(x)
-        elif len(x) == 1 and len(y) == 1:
-            (x_lo, x_hi), = x
-            (y_lo, y_hi), = y
+            continue
+        x_len = len(x)  # not tested as ``len(x) == 1``: see ``box_and``
+        if x_len == 1 and len(y) == 1:
+            x_lo, x_hi = x[0]
+            y_lo, y_hi = y[0]
             lo = x_lo if x_lo > y_lo else y_lo
             hi = x_hi if x_hi < y_hi else y_hi
             if lo > hi:
