@@ -27,15 +27,15 @@ if TYPE_CHECKING:
     from .evaluate import Decision, Evaluation, _Hook
 
 REPORTED_PROTOCOLS = {"ip": (6, 17, 132, 33, 136, 1), "ip6": (6, 17, 132, 33, 136, 58)}
-PORTED = frozenset({6, 17, 132, 33, 136})
+PORTED: Final = frozenset({6, 17, 132, 33, 136})
 _SYN = ((2, 2),)
 _MAX_PARTS = 20000
-_MAX_REMAINDER = 400
-_MAX_TAKERS = 8
+_MAX_REMAINDER: Final = 400
+_MAX_TAKERS: Final = 8
 APPROXIMATE = "too many overlapping rules to subtract exactly"
 #: why a class is merged into the over-approximation of the parts past ``_MAX_PARTS``
 TOO_MANY_CLASSES = f"more than {_MAX_PARTS} accepted classes in one chain; the rest merged"
-_ALWAYS_HIDDEN = (SPORT, OIF, ICMP)
+_ALWAYS_HIDDEN: Final[tuple[int, ...]] = (SPORT, OIF, ICMP)
 #: packet fields whose rewriting (``ip daddr set …``) in prerouting changes what later chains see
 _REWRITTEN = frozenset({"saddr", "daddr", "sport", "dport", "protocol", "nexthdr", "l4proto",
                         "pkttype", "iif", "iifname"})
@@ -232,7 +232,13 @@ def _keeps_projection(box: Box, taken: Box, hidden: tuple[int, ...]) -> bool:
     fragmentation) is skipped.  Known limit: several such rules that together cover the
     field (``-d 0/1 -j DROP`` and ``-d 128/1 -j DROP``) still leave the class shown.
     """
-    return any(not iv_subset(box[f], taken[f]) for f in hidden + _ALWAYS_HIDDEN)
+    for f in hidden:  # loops, not any() of a generator: see ``BoxIndex.query``
+        if not iv_subset(box[f], taken[f]):
+            return True
+    for f in _ALWAYS_HIDDEN:
+        if not iv_subset(box[f], taken[f]):
+            return True
+    return False
 
 
 def _expose_dnat(ev: "Evaluation", family: str, arriving: list[Part],
@@ -329,8 +335,12 @@ def _accept_parts(ev: "Evaluation", family: str, hooks: list["_Hook"], parts: li
             # a rule narrower than ``box`` in a field the classes do not show cannot remove a
             # class from the policy's remainder, unless other rules cover the rest of that
             # field (a catch-all REJECT after it): then the remainder is computed exactly
-            skip_narrow = exact and pure and last and all(_keeps_projection(box, b, hidden)
-                                                          for _, b, _ in found)
+            skip_narrow = exact and pure and last
+            if skip_narrow:
+                for _, b, _ in found:
+                    if not _keeps_projection(box, b, hidden):
+                        skip_narrow = False
+                        break
             # pieces that took the whole of an earlier decision's part of ``box``: many
             # DNATs to one port meet the forward rules opening that port, and each rule after
             # the first is covered by the first (on the 100k-rule benchmark 64,647 such

@@ -103,7 +103,8 @@ def ct_value(state: str, dnat: bool = False, snat: bool = False) -> int:
 
 def normalize(intervals: Iterable[tuple[int, int]]) -> Intervals:
     """Sort and merge overlapping or adjacent intervals; drop empty ones."""
-    items = sorted(i for i in intervals if i[0] <= i[1])
+    items = [i for i in intervals if i[0] <= i[1]]  # a list, not a generator: see query
+    items.sort()
     if len(items) == 1:  # the common case (one port, one address, one protocol)
         lo, hi = items[0]
         return ((lo, hi),)
@@ -114,7 +115,7 @@ def normalize(intervals: Iterable[tuple[int, int]]) -> Intervals:
                 out[-1][1] = hi
         else:
             out.append([lo, hi])
-    return tuple((lo, hi) for lo, hi in out)
+    return tuple([(lo, hi) for lo, hi in out])
 
 
 def points(values: Iterable[int]) -> Intervals:
@@ -222,7 +223,10 @@ def iv_contains(a: Intervals, value: int) -> bool:
 
 
 def iv_size(a: Intervals) -> int:
-    return sum(hi - lo + 1 for lo, hi in a)
+    size = 0
+    for lo, hi in a:  # a loop, not sum() of a generator: see ``query``
+        size += hi - lo + 1
+    return size
 
 
 # --------------------------------------------------------------------------- boxes
@@ -394,7 +398,7 @@ def box_volume(box: Box) -> int:
         if len(x) == 1:
             volume *= x[0][1] - x[0][0] + 1
         else:
-            volume *= sum(hi - lo + 1 for lo, hi in x)
+            volume *= iv_size(x)
     return volume
 
 
@@ -425,7 +429,10 @@ def space_sub(space: Sequence[Box], other: Iterable[Box]) -> list[Box]:
 
 
 def space_volume(space: Iterable[Box]) -> int:
-    return sum(box_volume(b) for b in space)
+    volume = 0
+    for b in space:
+        volume += box_volume(b)
+    return volume
 
 
 def box_and_volume(a: Box, b: Box) -> int:
@@ -466,7 +473,11 @@ def box_and_volume(a: Box, b: Box) -> int:
 
 def space_and_volume(space: Sequence[Box], other: Sequence[Box]) -> int:
     """``space_volume(space_and(space, other))``."""
-    return sum(box_and_volume(a, b) for a in space for b in other)
+    volume = 0
+    for a in space:
+        for b in other:
+            volume += box_and_volume(a, b)
+    return volume
 
 
 def space_contains(space: Iterable[Box], point: Sequence[int]) -> bool:
