@@ -10,7 +10,6 @@ that, the classes it touches are possible, not definite.
 
 from __future__ import annotations
 
-from functools import partial
 from operator import itemgetter
 from typing import TYPE_CHECKING, Callable, Final, Optional
 
@@ -241,6 +240,16 @@ def _keeps_projection(box: Box, taken: Box, hidden: tuple[int, ...]) -> bool:
     return False
 
 
+def _keeps_untranslated(box: Box, taken: Box) -> bool:
+    """``_keeps_projection`` of a packet whose destination address is not shown."""
+    return _keeps_projection(box, taken, (DADDR,))
+
+
+def _keeps_translated(box: Box, taken: Box) -> bool:
+    """``_keeps_projection`` of a packet whose destination address is shown (after DNAT)."""
+    return _keeps_projection(box, taken, ())
+
+
 def _expose_dnat(ev: "Evaluation", family: str, arriving: list[Part],
                  targets: tuple[tuple[str, int, list["_Hook"]], ...], decision: "Decision",
                  classes: dict, labels: tuple[str, ...]) -> None:
@@ -320,7 +329,7 @@ def _accept_parts(ev: "Evaluation", family: str, hooks: list["_Hook"], parts: li
         new_parts: list[Part] = []
         keep: Optional[Callable[[Box, Box], bool]] = None
         if last and not exact:
-            keep = partial(_keeps_projection, hidden=hidden)
+            keep = _keeps_translated if translated else _keeps_untranslated
         for box, rules, certain, reasons in parts:
             if exact:
                 found = [item for item in index.query(box) if box_meets(box, item[1])]
@@ -419,7 +428,7 @@ def _dead(ev: "Evaluation", item: tuple) -> bool:
     if dead is None:
         _, box, decision = item
         dead = len(decision.minus) == 1 and not subtract(
-            [box], decision.minus, lambda x, y: _keeps_projection(x, y, (DADDR,)))
+            [box], decision.minus, _keeps_untranslated)
         ev.dead_items[id(item)] = dead
     return dead
 

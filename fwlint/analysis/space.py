@@ -103,6 +103,9 @@ def ct_value(state: str, dnat: bool = False, snat: bool = False) -> int:
 
 def normalize(intervals: Iterable[tuple[int, int]]) -> Intervals:
     """Sort and merge overlapping or adjacent intervals; drop empty ones."""
+    if isinstance(intervals, tuple) and len(intervals) == 1:  # a DNAT's address or port
+        lo, hi = intervals[0]
+        return ((lo, hi),) if lo <= hi else ()
     items = [i for i in intervals if i[0] <= i[1]]  # a list, not a generator: see query
     items.sort()
     if len(items) == 1:  # the common case (one port, one address, one protocol)
