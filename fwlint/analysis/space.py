@@ -590,17 +590,7 @@ class BoxIndex:
             h, h_hi = daddr[0]
             if p == p_hi and d == d_hi and h == h_hi:
                 return self._query_point(p, d, h)
-        seen: set[int] = set()
-        out = []
-        slots = self._slots
-        for key in self._keys(_index_keys(box)):
-            slot = slots.get(key)
-            if slot:
-                for item in slot:
-                    if id(item) not in seen:
-                        seen.add(id(item))
-                        out.append(item)
-        return out
+        return self.query_all((box,))
 
     def _query_point(self, p: int, d: int, h: int) -> list:
         """``query`` for one protocol, port and host (a packet, a DNAT's image, most rules):
