@@ -125,6 +125,19 @@ def best(command: list[str], repeat: int, timeout: float, warm: bool = False) ->
     return min(runs, key=lambda t: t.cpu)
 
 
+def interleaved(commands: dict[str, list[str]], repeat: int, timeout: float
+                ) -> dict[str, Timing]:
+    """The best run of each command, the commands taking turns (reference, parse, ...,
+    then again): a machine whose speed drifts during the benchmark (shared cores; seen
+    here: the reference's CPU time doubled within an hour) then slows every command of a
+    round alike, so the ratios stay fair."""
+    runs: dict[str, list[Timing]] = {label: [] for label in commands}
+    for _ in range(repeat):
+        for label, command in commands.items():
+            runs[label].append(timed(command, timeout))
+    return {label: min(timings, key=lambda t: t.cpu) for label, timings in runs.items()}
+
+
 def _fwlint_check(fmt: str, path: str, *select: str) -> list[str]:
     return [sys.executable, "-m", "fwlint", "check", "--isolated", "--format", fmt,
             "--exit-zero", "--output-format", "concise", *select, path]
@@ -174,8 +187,8 @@ def run(benchmarks: list[Benchmark], sizes: list[int], repeat: int, timeout: flo
             write_generated(bench, size, path)
             row = {"benchmark": bench.name, "size": size, "bytes": os.path.getsize(path),
                    "lines": _count_lines(path)}
-            for label, command in commands_for(bench, path, can_unshare).items():
-                timing = best(command, repeat, timeout)
+            for label, timing in interleaved(commands_for(bench, path, can_unshare), repeat,
+                                             timeout).items():
                 row[label] = {"wall": round(timing.wall, 3), "cpu": round(timing.cpu, 3),
                               "rss_mb": round(timing.rss_mb, 1),
                               "returncode": timing.returncode,
