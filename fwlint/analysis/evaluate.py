@@ -993,11 +993,22 @@ def _loopback(addr: int) -> bool:
     return (addr >> 24) == 127 or addr == 1
 
 
+def _address_text(a: int, family: str) -> str:
+    """An address as ``ipaddress`` writes it.  An IPv4 one is formatted here: through
+    ``ipaddress`` it cost about 12,000 instructions (compiled), for each of the 25,000 NAT
+    rules of the 100k-rule benchmark."""
+    if family == "ip":
+        if 0 <= a <= 0xFFFFFFFF:
+            return f"{a >> 24}.{a >> 16 & 255}.{a >> 8 & 255}.{a & 255}"
+        return str(ipaddress.ip_address(a))
+    return str(ipaddress.IPv6Address(a))
+
+
 def _nat_target(v: Verdict, family: str) -> str:
-    def addr(a: int) -> str:
-        return str(ipaddress.ip_address(a)) if family == "ip" else str(ipaddress.IPv6Address(a))
-    addresses = ",".join(addr(lo) if lo == hi else f"{addr(lo)}-{addr(hi)}"
-                         for lo, hi in v.to_addresses)
+    addresses = ",".join(
+        _address_text(lo, family) if lo == hi
+        else f"{_address_text(lo, family)}-{_address_text(hi, family)}"
+        for lo, hi in v.to_addresses)
     ports = ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in v.to_ports)
     if v.kind == "redirect":
         return f"redirect:{ports or 'same port'}"
