@@ -32,7 +32,7 @@ the analysis modules compiled; output identical.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable, Optional, Sequence
 
 from ..model import Chain, Rule, Ruleset, Table, Verdict
@@ -92,14 +92,25 @@ class Entry:
         return (v.kind, v.target, v.to_addresses, v.to_ports)
 
 
-@dataclass(eq=False, slots=True)
 class Piece:
     """A box an earlier rule takes away from the rules after it (or, in ``maybe``, may take
-    away, because of the unknown matches ``reasons``)."""
+    away, because of the unknown matches ``reasons``).  A plain slotted class, as ``Entry``
+    and ``Decision`` are: a compiled build runs a dataclass's ``__init__`` as interpreted
+    Python."""
+
+    __slots__ = ("box", "entry", "reasons")
 
     box: Box
     entry: Entry
-    reasons: tuple[str, ...] = ()
+    reasons: tuple[str, ...]
+
+    def __init__(self, box: Box, entry: Entry, reasons: tuple[str, ...] = ()) -> None:
+        self.box = box
+        self.entry = entry
+        self.reasons = reasons
+
+    def __repr__(self) -> str:
+        return f"Piece(box={self.box!r}, entry={self.entry!r}, reasons={self.reasons!r})"
 
 
 class ChainView:
@@ -293,17 +304,31 @@ def minus_contains(minus: Minus, point: tuple[int, ...]) -> bool:
     return False
 
 
-@dataclass(eq=False, slots=True)
 class Decision:
     """Packets a base chain decides through one terminal rule (reached via ``path``):
-    ``positive`` minus the earlier pieces ``minus``."""
+    ``positive`` minus the earlier pieces ``minus``.  A plain slotted class (see ``Piece``)."""
+
+    __slots__ = ("positive", "minus", "entry", "steps", "_space", "_doubts")
 
     positive: tuple[Box, ...]
     minus: Minus
     entry: Entry
-    steps: tuple[tuple[ChainView, Entry], ...] = ()
-    _space: Optional[list[Box]] = field(default=None, repr=False)
-    _doubts: Optional[tuple[str, ...]] = field(default=None, repr=False)
+    steps: tuple[tuple[ChainView, Entry], ...]
+    _space: Optional[list[Box]]
+    _doubts: Optional[tuple[str, ...]]
+
+    def __init__(self, positive: tuple[Box, ...], minus: Minus, entry: Entry,
+                 steps: tuple[tuple[ChainView, Entry], ...] = ()) -> None:
+        self.positive = positive
+        self.minus = minus
+        self.entry = entry
+        self.steps = steps
+        self._space = None
+        self._doubts = None
+
+    def __repr__(self) -> str:
+        return (f"Decision(positive={self.positive!r}, minus={self.minus!r}, "
+                f"entry={self.entry!r}, steps={self.steps!r})")
 
     @property
     def verdict(self) -> Verdict:
