@@ -11,44 +11,65 @@ over-approximation: unknown matches taken as true) and the texts of the unknown 
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Final, Optional, Sequence
 
 from ..model import (AddressMatch, CtStateMatch, FamilyMatch, IcmpTypeMatch, InterfaceMatch,
-                     MarkMatch, NamedSet, OpaqueMatch, PORT_PROTOCOLS, PortMatch, ProtocolMatch,
+                     Match, MarkMatch, NamedSet, OpaqueMatch, PORT_PROTOCOLS, PortMatch, ProtocolMatch,
                      Rule, Ruleset, SetMatch, TcpFlagsMatch, PROTOCOL_NUMBERS)
 from .space import (Box, CT_BASE, CT_MAX, DADDR, DPORT, FAMILY, ICMP, ICMP_MAX, IIF, LOCAL,
                     MARK, OIF, PORT_MAX, PROTOCOL, SADDR, SPORT, TCP_FLAG_BITS, TCPFLAGS, CT,
                     V4_MAX, V6_MAX, Intervals, iv_and, iv_sub, normalize, points)
 
-FAMILY_CODES = {"ip": 0, "ip6": 1}
-FAMILY_NAMES = ("ip", "ip6")
-_PORT_PROTOS = points(PORT_PROTOCOLS)
-_MAX_MARK_BITS = 12
-_NO_CONSTRAINT_MODULES = frozenset({"comment"})
+# Final: a compiled build reads these as C globals, not by a dict lookup at each use
+FAMILY_CODES: Final = {"ip": 0, "ip6": 1}
+FAMILY_NAMES: Final = ("ip", "ip6")
+_PORT_PROTOS: Final = points(PORT_PROTOCOLS)
+_MAX_MARK_BITS: Final = 12
+_NO_CONSTRAINT_MODULES: Final = frozenset({"comment"})
 #: statements that may stop a rule before its verdict (nft ``limit rate 5/minute accept``)
-_CONDITIONAL_STATEMENTS = frozenset({"limit", "quota", "opaque"})
-_ADDR_MAX = {4: V4_MAX, 6: V6_MAX}
-#: matches whose constraint depends on nothing but their value, memoised per value: files
-#: repeat them (``-p tcp``, ``--dport 443``), and the shared intervals make later ``is``
-#: tests of box operations succeed (compiling the 100k-rule benchmark: 1.03 -> 0.94 s).
+_CONDITIONAL_STATEMENTS: Final = frozenset({"limit", "quota", "opaque"})
+_ADDR_MAX: Final = {4: V4_MAX, 6: V6_MAX}
+#: Protocol and port matches depend on nothing but their value, and are memoised per value:
+#: files repeat them (``-p tcp``, ``--dport 443``), and the shared intervals make later
+#: ``is`` tests of box operations succeed (compiling the 100k-rule benchmark: 1.03 -> 0.94 s).
 #: Addresses are not: mostly distinct (one per service and endpoint), their memo held 13 MB.
-_MEMOISED = frozenset({ProtocolMatch, PortMatch})
+#: The memo's key is a tuple of the fields the match's equality compares, not the match:
+#: its dataclass ``__hash__`` and ``__eq__`` are interpreted Python even in a compiled build
+#: (about 2,900 instructions a lookup against a few hundred).
 #: the destination is (not) this host: one tuple each, not one per rule (a compiled build
 #: builds a literal tuple anew each time)
 _LOCAL: Intervals = ((1, 1),)
 _NOT_LOCAL: Intervals = ((0, 0),)
 
 
-@dataclass(frozen=True, slots=True)
 class Compiled:
     """A rule's match: ``boxes`` with unknown matches taken as true; ``unknown`` their texts.
 
     Slotted: one per rule (100,003 on the 100k-rule benchmark, 5 MB less than with a
-    ``__dict__`` each)."""
+    ``__dict__`` each).  A plain class, not a frozen dataclass: a compiled build runs a
+    dataclass's generated ``__init__`` as interpreted Python (a frozen one through
+    ``object.__setattr__``), about 3,300 instructions per rule against about 100 for this
+    one (compiling the rules of the 100k-rule benchmark: about 0.1 s of CPU)."""
+
+    __slots__ = ("boxes", "unknown")
 
     boxes: tuple[Box, ...]
     unknown: tuple[str, ...]
+
+    def __init__(self, boxes: tuple[Box, ...], unknown: tuple[str, ...]) -> None:
+        self.boxes = boxes
+        self.unknown = unknown
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Compiled):
+            return NotImplemented
+        return self.boxes == other.boxes and self.unknown == other.unknown
+
+    def __hash__(self) -> int:
+        return hash((self.boxes, self.unknown))
+
+    def __repr__(self) -> str:
+        return f"Compiled(boxes={self.boxes!r}, unknown={self.unknown!r})"
 
     @property
     def pure(self) -> bool:
@@ -150,10 +171,11 @@ class Domain:
         for match in rule.matches:
             if type(match) is OpaqueMatch and match.module in _NO_CONSTRAINT_MODULES:
                 continue  # a comment (on nearly every kube-proxy rule): no constraint
-            if type(match) in _MEMOISED:
-                constraint = memo.get(match)
+            key = _memo_key(match)
+            if key is not None:
+                constraint = memo.get(key)
                 if constraint is None:
-                    constraint = memo[match] = self._constraint(match, table)
+                    constraint = memo[key] = self._constraint(match, table)
             else:
                 constraint = self._constraint(match, table)
             if constraint is None:
@@ -300,6 +322,16 @@ def _restrict(box: Box, constraint: dict[int, Intervals]) -> Optional[Box]:
             return None
         out[field] = v
     return tuple(out)
+
+
+def _memo_key(match: Match) -> Optional[tuple]:
+    """For a protocol or port match, what its equality compares (its class, as a tag, and its
+    fields, not its span or raw text); None for other matches (not memoised)."""
+    if type(match) is ProtocolMatch:
+        return ("protocol", match.protocols, match.negated)
+    if type(match) is PortMatch:
+        return ("port", match.field, match.ranges, match.negated)
+    return None
 
 
 def _within(lo: int, hi: int, values: Intervals) -> bool:
