@@ -496,10 +496,6 @@ def space_and_volume(space: Sequence[Box], other: Sequence[Box]) -> int:
     return volume
 
 
-def space_contains(space: Iterable[Box], point: Sequence[int]) -> bool:
-    return any(box_contains(b, point) for b in space)
-
-
 def project(space: Iterable[Box], field: int) -> Intervals:
     """The values one field takes anywhere in the space."""
     out: list[tuple[int, int]] = []
